@@ -1,0 +1,173 @@
+// Package client is a typed client for the Latchkey API over the structs of
+// package shared. In the browser it calls fetch through syscall/js, so the
+// wasm links no HTTP stack; elsewhere it uses net/http, which makes it a Go
+// SDK for programs that build on Latchkey.
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/latchkey/latchkey/shared"
+)
+
+// ErrNetwork wraps failures to reach the server at all (offline, DNS, reset).
+var ErrNetwork = errors.New("the server could not be reached")
+
+// transport performs one request and returns the status and body.
+type transport interface {
+	do(ctx context.Context, method, path string, body []byte) (int, []byte, error)
+}
+
+// Client calls one Latchkey server.
+type Client struct {
+	t transport
+}
+
+// APIError returns the *shared.APIError in err's chain, if any.
+func APIError(err error) (*shared.APIError, bool) {
+	var e *shared.APIError
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// Code returns the API error code in err, or "" for other errors.
+func Code(err error) string {
+	if e, ok := APIError(err); ok {
+		return e.Code
+	}
+	return ""
+}
+
+func (c *Client) call(ctx context.Context, method, path string, in, out any) error {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("encode %s %s: %w", method, path, err)
+		}
+	}
+	status, resp, err := c.t.do(ctx, method, path, body)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if status >= 400 {
+		var eb shared.ErrorBody
+		if json.Unmarshal(resp, &eb) != nil || eb.Error.Code == "" {
+			eb.Error = shared.APIError{Code: shared.CodeInternal, Message: fmt.Sprintf("The server answered %d.", status)}
+		}
+		eb.Error.Status = status
+		return &eb.Error
+	}
+	if out != nil && len(resp) > 0 {
+		if err := json.Unmarshal(resp, out); err != nil {
+			return fmt.Errorf("decode %s %s: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// SignupBegin starts a sign-up ceremony.
+func (c *Client) SignupBegin(ctx context.Context, req shared.SignupBeginRequest) (*shared.CeremonyResponse, error) {
+	var out shared.CeremonyResponse
+	return &out, c.call(ctx, "POST", shared.APISignupBegin, req, &out)
+}
+
+// SignupFinish completes a sign-up and starts a session.
+func (c *Client) SignupFinish(ctx context.Context, req shared.SignupFinishRequest) (*shared.UserResponse, error) {
+	var out shared.UserResponse
+	return &out, c.call(ctx, "POST", shared.APISignupFinish, req, &out)
+}
+
+// LoginBegin starts a login; an empty name starts a discoverable login.
+func (c *Client) LoginBegin(ctx context.Context, req shared.LoginBeginRequest) (*shared.CeremonyResponse, error) {
+	var out shared.CeremonyResponse
+	return &out, c.call(ctx, "POST", shared.APILoginBegin, req, &out)
+}
+
+// LoginFinish completes a login and starts a session.
+func (c *Client) LoginFinish(ctx context.Context, req shared.LoginFinishRequest) (*shared.UserResponse, error) {
+	var out shared.UserResponse
+	return &out, c.call(ctx, "POST", shared.APILoginFinish, req, &out)
+}
+
+// Remembered returns the user this device remembers.
+func (c *Client) Remembered(ctx context.Context) (*shared.RememberedResponse, error) {
+	var out shared.RememberedResponse
+	return &out, c.call(ctx, "GET", shared.APILoginRemembered, nil, &out)
+}
+
+// Forget forgets the remembered user (Switch User).
+func (c *Client) Forget(ctx context.Context) error {
+	return c.call(ctx, "POST", shared.APILoginForget, nil, nil)
+}
+
+// EmailLogin asks for a login link; it succeeds whether or not the user exists.
+func (c *Client) EmailLogin(ctx context.Context, req shared.EmailLoginRequest) error {
+	return c.call(ctx, "POST", shared.APILoginEmail, req, nil)
+}
+
+// EmailVerify redeems a login link token and starts a session.
+func (c *Client) EmailVerify(ctx context.Context, req shared.EmailVerifyRequest) (*shared.UserResponse, error) {
+	var out shared.UserResponse
+	return &out, c.call(ctx, "POST", shared.APILoginEmailVerify, req, &out)
+}
+
+// Logout ends the session.
+func (c *Client) Logout(ctx context.Context) error {
+	return c.call(ctx, "POST", shared.APILogout, nil, nil)
+}
+
+// Me returns the logged-in user; unauthenticated is an *shared.APIError.
+func (c *Client) Me(ctx context.Context) (*shared.UserResponse, error) {
+	var out shared.UserResponse
+	return &out, c.call(ctx, "GET", shared.APIMe, nil, &out)
+}
+
+// Passkeys lists the user's passkeys.
+func (c *Client) Passkeys(ctx context.Context) (*shared.PasskeysResponse, error) {
+	var out shared.PasskeysResponse
+	return &out, c.call(ctx, "GET", shared.APIPasskeys, nil, &out)
+}
+
+// PasskeyBegin starts adding a passkey.
+func (c *Client) PasskeyBegin(ctx context.Context) (*shared.CeremonyResponse, error) {
+	var out shared.CeremonyResponse
+	return &out, c.call(ctx, "POST", shared.APIPasskeysBegin, struct{}{}, &out)
+}
+
+// PasskeyFinish completes adding a passkey.
+func (c *Client) PasskeyFinish(ctx context.Context, req shared.PasskeyFinishRequest) (*shared.PasskeyResponse, error) {
+	var out shared.PasskeyResponse
+	return &out, c.call(ctx, "POST", shared.APIPasskeysFinish, req, &out)
+}
+
+// RenamePasskey renames one of the user's passkeys.
+func (c *Client) RenamePasskey(ctx context.Context, id, name string) (*shared.PasskeyResponse, error) {
+	var out shared.PasskeyResponse
+	return &out, c.call(ctx, "PATCH", pathWithID(shared.APIPasskey, id), shared.PasskeyRenameRequest{Name: name}, &out)
+}
+
+// DeletePasskey deletes one of the user's passkeys.
+func (c *Client) DeletePasskey(ctx context.Context, id string) error {
+	return c.call(ctx, "DELETE", pathWithID(shared.APIPasskey, id), nil, nil)
+}
+
+// Sessions lists the user's sessions.
+func (c *Client) Sessions(ctx context.Context) (*shared.SessionsResponse, error) {
+	var out shared.SessionsResponse
+	return &out, c.call(ctx, "GET", shared.APISessions, nil, &out)
+}
+
+// EndSession ends one of the user's sessions.
+func (c *Client) EndSession(ctx context.Context, id string) error {
+	return c.call(ctx, "DELETE", pathWithID(shared.APISession, id), nil, nil)
+}
+
+func pathWithID(pattern, id string) string {
+	return strings.Replace(pattern, "{id}", url.PathEscape(id), 1)
+}

@@ -1,0 +1,7 @@
+//go:build js && wasm
+
+package ui
+
+import "github.com/latchkey/latchkey/app/client"
+
+func newClient() *client.Client { return client.New() }

@@ -1,0 +1,132 @@
+package ui
+
+import (
+	"github.com/latchkey/latchkey/shared"
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+)
+
+// shell is the frame around every page: navigation, the page's content, a
+// toast, and banners for "offline" and "new version".
+type shell struct {
+	app.Compo
+
+	Title   string
+	Content []app.UI
+
+	session   session
+	toast     string
+	offline   bool
+	updatable bool
+	unlisten  func()
+}
+
+func (s *shell) OnMount(ctx app.Context) {
+	ctx.ObserveState(stateSession, &s.session)
+	ctx.ObserveState(stateToast, &s.toast)
+	s.updatable = ctx.AppUpdateAvailable()
+	s.offline = !app.Window().Get("navigator").Get("onLine").Bool()
+	s.unlisten = listenConnectivity(ctx, func(ctx app.Context, online bool) { s.offline = !online })
+	var cur session
+	ctx.GetState(stateSession, &cur)
+	if cur.Status == notLoaded {
+		ctx.NewAction(actionRefreshSession)
+	}
+}
+
+func (s *shell) OnDismount() {
+	if s.unlisten != nil {
+		s.unlisten()
+	}
+}
+
+// OnAppUpdate fires when the service worker has installed a newer version;
+// the person chooses when to reload so a half-filled form is not lost.
+func (s *shell) OnAppUpdate(ctx app.Context) { s.updatable = ctx.AppUpdateAvailable() }
+
+func (s *shell) Render() app.UI {
+	return app.Div().Class("shell").Body(
+		app.Header().Class("topbar").Body(
+			app.A().Class("brand").Href(shared.PageHome).Body(
+				app.Img().Src("/web/icon.svg").Alt("").Class("brand-icon"),
+				app.Text("Latchkey"),
+			),
+			app.Nav().Class("nav").Body(s.navLinks()...),
+		),
+		app.If(s.updatable, func() app.UI {
+			return app.Div().Class("banner banner-update").ID("update-banner").Body(
+				app.Span().Text("A new version of Latchkey is ready."),
+				app.Button().Class("button button-small").Text("Reload").OnClick(func(ctx app.Context, e app.Event) { ctx.Reload() }),
+			)
+		}),
+		app.If(s.offline, func() app.UI {
+			return app.Div().Class("banner banner-offline").ID("offline-banner").Body(
+				app.Text("You are offline. Signing in needs a connection; this page will work again when you reconnect."),
+			)
+		}),
+		app.Main().Class("content").Body(
+			app.If(s.Title != "", func() app.UI { return app.H1().Text(s.Title) }),
+			app.Div().Body(s.Content...),
+		),
+		app.If(s.toast != "", func() app.UI {
+			return app.Div().Class("toast").ID("toast").Aria("live", "polite").Text(s.toast)
+		}),
+	)
+}
+
+func (s *shell) navLinks() []app.UI {
+	switch {
+	case s.session.LoggedIn():
+		return []app.UI{
+			app.A().Href(shared.PageAccount).ID("nav-account").Text("Account"),
+			app.Button().Class("link").ID("nav-logout").Text("Log out").OnClick(logout),
+		}
+	case s.session.Status == loaded || s.session.Status == loadFailed:
+		return []app.UI{
+			app.A().Href(shared.PageLogin).ID("nav-login").Text("Log in"),
+			app.A().Href(shared.PageSignup).ID("nav-signup").Text("Sign up"),
+		}
+	}
+	// Until the session is known (and while prerendering) show nothing
+	// rather than links that may be wrong a moment later.
+	return nil
+}
+
+// logout ends the session on the server, then everywhere on the page.
+func logout(ctx app.Context, e app.Event) {
+	ctx.Async(func() {
+		c, cancel := requestContext()
+		defer cancel()
+		err := api.Logout(c)
+		ctx.Dispatch(func(ctx app.Context) {
+			if err != nil {
+				toast(ctx, "Could not log out: "+messageOf(err))
+				return
+			}
+			ctx.SetState(stateSession, session{Status: loaded})
+			toast(ctx, "Logged out")
+			ctx.Navigate(shared.PageLogin)
+		})
+	})
+}
+
+// listenConnectivity calls f with the new state whenever the browser goes
+// online or offline, and returns a function that stops listening.
+func listenConnectivity(ctx app.Context, f func(ctx app.Context, online bool)) func() {
+	win := app.Window()
+	on := app.FuncOf(func(this app.Value, args []app.Value) any {
+		ctx.Dispatch(func(ctx app.Context) { f(ctx, true) })
+		return nil
+	})
+	off := app.FuncOf(func(this app.Value, args []app.Value) any {
+		ctx.Dispatch(func(ctx app.Context) { f(ctx, false) })
+		return nil
+	})
+	win.Call("addEventListener", "online", on)
+	win.Call("addEventListener", "offline", off)
+	return func() {
+		win.Call("removeEventListener", "online", on)
+		win.Call("removeEventListener", "offline", off)
+		on.Release()
+		off.Release()
+	}
+}

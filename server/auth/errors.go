@@ -1,0 +1,53 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/latchkey/latchkey/shared"
+)
+
+// Error is a failure the client may see: a stable code from package shared
+// and a message safe to show a person. Anything else that reaches the edge is
+// internal: logged in full, shown as a plain sentence.
+type Error struct {
+	Code    string
+	Message string
+	// Field names the request field at fault, if any.
+	Field string
+	// Err is developer detail (a library error, say); logged, never returned.
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldError returns an invalid_input error about one request field.
+func FieldError(field, format string, args ...any) *Error {
+	return &Error{Code: shared.CodeInvalidInput, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, or
+// shared.CodeInternal.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return shared.CodeInternal
+}
+
+// ErrNotFound is what stores return for a missing record. Callers translate
+// it into a code that fits what was looked for.
+var ErrNotFound = errors.New("not found")

@@ -1,0 +1,62 @@
+package auth
+
+import "time"
+
+// User is an account. It never exists without at least one passkey.
+type User struct {
+	ID int64
+	// UID is the public, opaque identifier (API, remembered-user cookie).
+	UID string
+	// Handle is the WebAuthn user handle: random bytes, no personal data.
+	Handle      []byte
+	Username    string
+	Email       string
+	DisplayName string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Passkey is a WebAuthn credential registered to a user.
+type Passkey struct {
+	ID int64
+	// UID is the public identifier used by the passkey API.
+	UID             string
+	UserID          int64
+	CredentialID    []byte
+	PublicKey       []byte
+	AAGUID          []byte
+	SignCount       uint32
+	Transports      []string
+	BackupEligible  bool
+	BackupState     bool
+	AttestationType string
+	Name            string
+	CreatedAt       time.Time
+	// LastUsedAt is zero until the passkey is first used to log in.
+	LastUsedAt time.Time
+}
+
+// Session is a server-side login session. The cookie carries a random token;
+// ID is that token's SHA-256, so the store never holds a usable cookie value.
+type Session struct {
+	ID      string
+	UserID  int64
+	UserUID string
+	// Method is how the session was authenticated: "passkey" or "email".
+	Method string
+	// AuthenticatedAt is the last time the person proved possession of a
+	// passkey or an email link; recent-authentication checks read it.
+	AuthenticatedAt time.Time
+	CreatedAt       time.Time
+	LastSeenAt      time.Time
+	// ExpiresAt is the absolute end of the session, whatever its activity.
+	ExpiresAt time.Time
+	UserAgent string
+	IP        string
+}
+
+// Authentication methods of a session.
+const (
+	MethodPasskey = "passkey"
+	MethodEmail   = "email"
+)

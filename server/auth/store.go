@@ -1,0 +1,63 @@
+package auth
+
+import (
+	"context"
+	"time"
+)
+
+// UserStore persists users and passkeys. Lookups return ErrNotFound when
+// nothing matches; username and email match without regard to case.
+type UserStore interface {
+	// CreateUser stores a user together with its first passkey in one
+	// transaction: both or neither. A taken username or email (in any case)
+	// fails with an *Error coded username_taken or email_taken, and a known
+	// credential id with credential_rejected.
+	CreateUser(ctx context.Context, u *User, first *Passkey) error
+	UserByID(ctx context.Context, id int64) (*User, error)
+	UserByUID(ctx context.Context, uid string) (*User, error)
+	UserByHandle(ctx context.Context, handle []byte) (*User, error)
+	UserByUsername(ctx context.Context, username string) (*User, error)
+	UserByEmail(ctx context.Context, email string) (*User, error)
+
+	// Passkeys lists a user's passkeys, oldest first.
+	Passkeys(ctx context.Context, userID int64) ([]Passkey, error)
+	PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*Passkey, error)
+	// AddPasskey stores another passkey of an existing user; a known
+	// credential id fails with credential_rejected.
+	AddPasskey(ctx context.Context, p *Passkey) error
+	// RecordPasskeyUse stores the outcome of a login with the passkey. It
+	// refuses (credential_rejected) when the stored sign count has meanwhile
+	// reached or passed a non-zero signCount, so two racing logins cannot both
+	// pass the clone check.
+	RecordPasskeyUse(ctx context.Context, passkeyID int64, signCount uint32, backupState bool, at time.Time) error
+	// RenamePasskey and DeletePasskey act only on a passkey of userID
+	// (ErrNotFound otherwise). DeletePasskey refuses the user's last passkey
+	// with last_passkey.
+	RenamePasskey(ctx context.Context, userID int64, passkeyUID, name string) (*Passkey, error)
+	DeletePasskey(ctx context.Context, userID int64, passkeyUID string) error
+
+	Ping(ctx context.Context) error
+}
+
+// ChallengeStore keeps short-lived, single-use values: WebAuthn ceremony
+// state and login-link tokens.
+type ChallengeStore interface {
+	// Put stores value under key for ttl, replacing any earlier value.
+	Put(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// Take returns the value and deletes it in one atomic step, so two
+	// callers can never both take it. Missing or expired: ErrNotFound.
+	Take(ctx context.Context, key string) ([]byte, error)
+	Ping(ctx context.Context) error
+}
+
+// SessionStore keeps server-side sessions; each expires on its own.
+type SessionStore interface {
+	// Save creates or replaces a session, to expire after ttl.
+	Save(ctx context.Context, s *Session, ttl time.Duration) error
+	// Get returns a live session or ErrNotFound.
+	Get(ctx context.Context, id string) (*Session, error)
+	Delete(ctx context.Context, id string) error
+	// ListByUser returns a user's live sessions, newest first.
+	ListByUser(ctx context.Context, userID int64) ([]Session, error)
+	Ping(ctx context.Context) error
+}

@@ -1,0 +1,151 @@
+// Package boot is Latchkey's composition root: it opens the stores the
+// configuration names, wires the domain and the HTTP edge, and runs the
+// server until it is told to stop. Tests use it to start whole instances.
+package boot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/latchkey/latchkey/server/auth"
+	"github.com/latchkey/latchkey/server/config"
+	"github.com/latchkey/latchkey/server/httpapi"
+	"github.com/latchkey/latchkey/server/pwa"
+	"github.com/latchkey/latchkey/server/store/bunstore"
+	"github.com/latchkey/latchkey/server/store/memstore"
+	"github.com/latchkey/latchkey/server/store/redisstore"
+)
+
+// Instance is one running Latchkey: its handler and what it holds open.
+type Instance struct {
+	Handler    http.Handler
+	Users      auth.UserStore
+	Challenges auth.ChallengeStore
+	Sessions   auth.SessionStore
+	closers    []func() error
+}
+
+// Close releases the stores.
+func (in *Instance) Close() error {
+	var errs []error
+	for i := len(in.closers) - 1; i >= 0; i-- {
+		errs = append(errs, in.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// New opens everything cfg names. Start-up fails fast, with one line that
+// says what could not be reached, rather than serving errors later.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (in *Instance, err error) {
+	in = &Instance{}
+	defer func() {
+		if err != nil {
+			in.Close()
+		}
+	}()
+
+	openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	db, err := bunstore.Open(openCtx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	in.closers = append(in.closers, db.Close)
+	in.Users = db
+	log.Info("database ready", "dialect", db.Dialect())
+
+	if cfg.RedisURL == "" {
+		mem := memstore.New()
+		in.closers = append(in.closers, mem.Close)
+		in.Challenges, in.Sessions = mem, mem
+		log.Info("challenge and session store ready", "store", "in-process")
+	} else {
+		rc, err := redisstore.Open(openCtx, cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+		in.closers = append(in.closers, rc.Close)
+		rs := redisstore.New(rc, cfg.RedisPrefix)
+		in.Challenges, in.Sessions = rs, rs
+		log.Info("challenge and session store ready", "store", "redis")
+	}
+
+	app, err := pwa.New(cfg.WebDir)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("web app ready", "version", app.Version, "wasm_bytes", len(app.Wasm.Raw),
+		"wasm_brotli_bytes", len(app.Wasm.Brotli), "wasm_gzip_bytes", len(app.Wasm.Gzip))
+	if !app.Wasm.Fresh {
+		log.Warn("app.wasm had no up-to-date precompressed files; compressed it at a lower level now (run `make wasm` for the smallest download)")
+	}
+
+	in.Handler = httpapi.New(httpapi.Options{
+		Logger:         log,
+		Origin:         cfg.Origin,
+		Secure:         cfg.Secure(),
+		TrustedProxies: cfg.TrustedProxies,
+		PWA:            app,
+		Ready: []httpapi.Check{
+			{Name: "database", Ping: in.Users.Ping},
+			{Name: "challenges", Ping: in.Challenges.Ping},
+			{Name: "sessions", Ping: in.Sessions.Ping},
+		},
+	})
+	return in, nil
+}
+
+// Run serves cfg.ListenAddr until ctx ends, then drains in-flight requests
+// for up to cfg.ShutdownTimeout.
+func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	in, err := New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("LISTEN_ADDR %s: %w", cfg.ListenAddr, err)
+	}
+	srv := &http.Server{
+		Handler:           in.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("Latchkey is listening", "addr", ln.Addr().String(), "public_url", cfg.Origin)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// NewLogger builds the process logger from the configuration.
+func NewLogger(cfg *config.Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

@@ -1,0 +1,219 @@
+// Package config reads Latchkey's settings from the environment and checks
+// them once, at start, so a bad value stops the process with a message that
+// names the variable instead of failing later in a request.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is every setting of a Latchkey server.
+type Config struct {
+	// PublicURL is the origin people use; it fixes the WebAuthn origin and
+	// RP ID and whether cookies are Secure.
+	PublicURL *url.URL
+	// RPID is the WebAuthn relying party id: PublicURL's host name.
+	RPID string
+	// Origin is PublicURL reduced to scheme://host[:port].
+	Origin     string
+	ListenAddr string
+
+	// DatabaseURL empty means a SQLite file in DataDir.
+	DatabaseURL string
+	DataDir     string
+	// RedisURL empty means in-process challenge and session stores.
+	RedisURL    string
+	RedisPrefix string
+
+	WebDir    string
+	LogLevel  slog.Level
+	LogFormat string
+
+	// UserVerification is "required" (default) or "preferred".
+	UserVerification string
+	CeremonyTTL      time.Duration
+	SessionIdle      time.Duration
+	SessionLifetime  time.Duration
+	RememberFor      time.Duration
+	ReauthWindow     time.Duration
+	EmailLinkTTL     time.Duration
+
+	// SMTPURL empty means login links are written to the log (development).
+	SMTPURL  string
+	MailFrom string
+
+	// TrustedProxies are the networks whose X-Forwarded-For is believed
+	// when finding a client's address for rate limits and the session list.
+	TrustedProxies []*net.IPNet
+
+	ShutdownTimeout time.Duration
+}
+
+// Secure reports whether cookies must be Secure (and use the __Host- prefix).
+func (c *Config) Secure() bool { return c.PublicURL.Scheme == "https" }
+
+// Load reads the configuration through getenv (os.Getenv in production).
+// Any variable NAME may instead be given as NAME_FILE, the path of a file
+// holding the value, which is how container secrets arrive.
+func Load(getenv func(string) string) (*Config, error) {
+	e := env{getenv: getenv}
+	c := &Config{
+		ListenAddr:       e.str("LISTEN_ADDR", ":8080"),
+		DatabaseURL:      e.str("DATABASE_URL", ""),
+		DataDir:          e.str("DATA_DIR", "data"),
+		RedisURL:         e.str("REDIS_URL", ""),
+		RedisPrefix:      e.str("REDIS_PREFIX", "latchkey:"),
+		WebDir:           e.str("WEB_DIR", "web"),
+		LogFormat:        e.str("LOG_FORMAT", "text"),
+		UserVerification: e.str("WEBAUTHN_USER_VERIFICATION", "required"),
+		CeremonyTTL:      e.duration("CEREMONY_TTL", 10*time.Minute),
+		SessionIdle:      e.duration("SESSION_IDLE_TIMEOUT", 7*24*time.Hour),
+		SessionLifetime:  e.duration("SESSION_LIFETIME", 30*24*time.Hour),
+		RememberFor:      e.duration("REMEMBER_USER_FOR", 400*24*time.Hour),
+		ReauthWindow:     e.duration("REAUTH_WINDOW", 5*time.Minute),
+		EmailLinkTTL:     e.duration("EMAIL_LINK_TTL", 15*time.Minute),
+		SMTPURL:          e.str("SMTP_URL", ""),
+		MailFrom:         e.str("MAIL_FROM", ""),
+		ShutdownTimeout:  e.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+	}
+
+	raw := e.str("PUBLIC_URL", "http://localhost:8080")
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		e.fail("PUBLIC_URL", "is not a URL: %v", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		e.fail("PUBLIC_URL", "must start with http:// or https://, got %q", raw)
+	case u.Hostname() == "":
+		e.fail("PUBLIC_URL", "has no host: %q", raw)
+	case u.Path != "" && u.Path != "/", u.RawQuery != "", u.Fragment != "", u.User != nil:
+		e.fail("PUBLIC_URL", "must be an origin only (scheme://host[:port]), got %q", raw)
+	default:
+		c.PublicURL = &url.URL{Scheme: u.Scheme, Host: u.Host}
+		c.Origin = c.PublicURL.String()
+		c.RPID = u.Hostname()
+	}
+
+	if c.DatabaseURL != "" {
+		if du, err := url.Parse(c.DatabaseURL); err != nil {
+			e.fail("DATABASE_URL", "is not a URL (%v)", redactErr(err))
+		} else if du.Scheme != "postgres" && du.Scheme != "postgresql" && du.Scheme != "sqlite" && du.Scheme != "file" {
+			e.fail("DATABASE_URL", "must be postgres://…, sqlite:PATH or empty for the embedded SQLite file, got scheme %q", du.Scheme)
+		}
+	}
+	if c.RedisURL != "" {
+		if ru, err := url.Parse(c.RedisURL); err != nil {
+			e.fail("REDIS_URL", "is not a URL (%v)", redactErr(err))
+		} else if ru.Scheme != "redis" && ru.Scheme != "rediss" {
+			e.fail("REDIS_URL", "must be redis://… or rediss://…, got scheme %q", ru.Scheme)
+		}
+	}
+	if c.SMTPURL != "" {
+		if su, err := url.Parse(c.SMTPURL); err != nil {
+			e.fail("SMTP_URL", "is not a URL (%v)", redactErr(err))
+		} else if su.Scheme != "smtp" && su.Scheme != "smtps" {
+			e.fail("SMTP_URL", "must be smtp://… or smtps://…, got scheme %q", su.Scheme)
+		} else if c.MailFrom == "" {
+			e.fail("MAIL_FROM", "is required when SMTP_URL is set")
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
+		e.fail("LISTEN_ADDR", "must be host:port or :port, got %q", c.ListenAddr)
+	}
+	if c.UserVerification != "required" && c.UserVerification != "preferred" {
+		e.fail("WEBAUTHN_USER_VERIFICATION", "must be required or preferred, got %q", c.UserVerification)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		e.fail("LOG_FORMAT", "must be text or json, got %q", c.LogFormat)
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(e.str("LOG_LEVEL", "info"))); err != nil {
+		e.fail("LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	if c.RememberFor > 400*24*time.Hour {
+		e.fail("REMEMBER_USER_FOR", "may be at most 400 days (browsers cap cookie lifetimes there)")
+	}
+	if c.SessionIdle > c.SessionLifetime {
+		e.fail("SESSION_IDLE_TIMEOUT", "must not exceed SESSION_LIFETIME")
+	}
+	for _, p := range strings.FieldsFunc(e.str("TRUSTED_PROXIES", ""), func(r rune) bool { return r == ',' || r == ' ' }) {
+		if !strings.Contains(p, "/") {
+			if ip := net.ParseIP(p); ip != nil && ip.To4() != nil {
+				p += "/32"
+			} else {
+				p += "/128"
+			}
+		}
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			e.fail("TRUSTED_PROXIES", "has %q, which is neither an IP address nor a CIDR network", p)
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, n)
+	}
+	if len(e.errs) > 0 {
+		return nil, errors.Join(e.errs...)
+	}
+	return c, nil
+}
+
+// FromEnvironment loads the configuration of this process.
+func FromEnvironment() (*Config, error) { return Load(os.Getenv) }
+
+type env struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (e *env) fail(name, format string, args ...any) {
+	e.errs = append(e.errs, fmt.Errorf("%s %s", name, fmt.Sprintf(format, args...)))
+}
+
+func (e *env) str(name, def string) string {
+	v := strings.TrimSpace(e.getenv(name))
+	if path := strings.TrimSpace(e.getenv(name + "_FILE")); path != "" {
+		if v != "" {
+			e.fail(name, "and %s_FILE are both set; use one", name)
+			return def
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			e.fail(name+"_FILE", "cannot be read: %v", err)
+			return def
+		}
+		v = strings.TrimSpace(string(b))
+	}
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func (e *env) duration(name string, def time.Duration) time.Duration {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		e.fail(name, "must be a positive duration such as 10m or 24h, got %q", v)
+		return def
+	}
+	return d
+}
+
+// redactErr drops the URL that url.Parse puts in its errors: it may carry a
+// password.
+func redactErr(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,80 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func load(vars map[string]string) (*Config, error) {
+	return Load(func(k string) string { return vars[k] })
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Origin != "http://localhost:8080" || c.RPID != "localhost" || c.Secure() {
+		t.Errorf("origin %q rpid %q secure %v", c.Origin, c.RPID, c.Secure())
+	}
+	if c.ListenAddr != ":8080" || c.DatabaseURL != "" || c.RedisURL != "" || c.CeremonyTTL != 10*time.Minute {
+		t.Errorf("unexpected defaults: %+v", c)
+	}
+}
+
+func TestPublicURLGivesOriginAndRPID(t *testing.T) {
+	c, err := load(map[string]string{"PUBLIC_URL": "https://login.example.com/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Origin != "https://login.example.com" || c.RPID != "login.example.com" || !c.Secure() {
+		t.Errorf("origin %q rpid %q secure %v", c.Origin, c.RPID, c.Secure())
+	}
+}
+
+func TestRejectsBadValuesNamingTheVariable(t *testing.T) {
+	cases := map[string]map[string]string{
+		"PUBLIC_URL":                 {"PUBLIC_URL": "ftp://x"},
+		"DATABASE_URL":               {"DATABASE_URL": "mysql://root@localhost/db"},
+		"REDIS_URL":                  {"REDIS_URL": "http://localhost"},
+		"LISTEN_ADDR":                {"LISTEN_ADDR": "8080"},
+		"CEREMONY_TTL":               {"CEREMONY_TTL": "soon"},
+		"WEBAUTHN_USER_VERIFICATION": {"WEBAUTHN_USER_VERIFICATION": "sometimes"},
+		"LOG_LEVEL":                  {"LOG_LEVEL": "loud"},
+		"MAIL_FROM":                  {"SMTP_URL": "smtp://mail:25"},
+		"TRUSTED_PROXIES":            {"TRUSTED_PROXIES": "10.0.0.0/99"},
+	}
+	for name, vars := range cases {
+		_, err := load(vars)
+		if err == nil || !strings.HasPrefix(err.Error(), name+" ") {
+			t.Errorf("%s: got %v", name, err)
+		}
+	}
+}
+
+func TestNeverEchoesAPasswordFromABadURL(t *testing.T) {
+	_, err := load(map[string]string{"DATABASE_URL": "postgres://u:s3cret@host:bad/db"})
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestReadsSecretsFromFiles(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "db")
+	if err := os.WriteFile(p, []byte("postgres://u:p@db/x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := load(map[string]string{"DATABASE_URL_FILE": p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != "postgres://u:p@db/x" {
+		t.Errorf("got %q", c.DatabaseURL)
+	}
+	if _, err := load(map[string]string{"DATABASE_URL_FILE": p, "DATABASE_URL": "postgres://x"}); err == nil {
+		t.Error("both NAME and NAME_FILE set: want an error")
+	}
+}
