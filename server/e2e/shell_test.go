@@ -1,0 +1,60 @@
+package e2e
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The landing page arrives prerendered, then the wasm takes over: the
+// navigation links only appear once Go runs in the page.
+func TestLandingPageRunsAsAnInstallablePWA(t *testing.T) {
+	t.Parallel()
+	in := start(t, nil)
+	b := newBrowser(t)
+
+	b.do(30*time.Second, chromedp.Navigate(in.URL+"/"))
+	if prerendered := b.text("#landing-title"); prerendered != "Sign in without passwords" {
+		t.Errorf("landing title %q", prerendered)
+	}
+
+	// Only the wasm renders the navigation (it asks the API who is logged in).
+	b.do(60*time.Second, chromedp.WaitVisible(chromedp.CSS("#nav-login")))
+
+	var manifest struct {
+		Name    string `json:"name"`
+		Display string `json:"display"`
+		Icons   []struct {
+			Src, Sizes, Purpose string
+		} `json:"icons"`
+	}
+	raw := eval[string](b, `fetch(document.querySelector('link[rel=manifest]').href).then(r => r.text())`)
+	if err := json.Unmarshal([]byte(raw), &manifest); err != nil {
+		t.Fatalf("manifest: %v: %s", err, raw)
+	}
+	if manifest.Name != "Latchkey" || manifest.Display != "standalone" {
+		t.Errorf("manifest %+v", manifest)
+	}
+	sizes := map[string]bool{}
+	for _, ic := range manifest.Icons {
+		sizes[ic.Sizes+" "+ic.Purpose] = true
+	}
+	if !sizes["192x192 "] || !sizes["512x512 "] || !sizes["512x512 maskable"] {
+		t.Errorf("manifest icons %+v", manifest.Icons)
+	}
+
+	swState := eval[string](b, `navigator.serviceWorker.ready.then(r => r.active ? r.active.state : "none")`)
+	if swState != "activated" && swState != "activating" {
+		t.Errorf("service worker state %q", swState)
+	}
+	wasmLoaderGone := eval[bool](b, `!document.getElementById("app-wasm-loader") || getComputedStyle(document.getElementById("app-wasm-loader")).display === "none"`)
+	if !wasmLoaderGone {
+		t.Error("the wasm loader is still showing")
+	}
+	// The /api/me call of a logged-out visitor is expected to fail (401/404).
+	if p := b.Problems("/api/me", "401", "404"); len(p) > 0 {
+		t.Errorf("the page logged problems (CSP violations show here): %v", p)
+	}
+}

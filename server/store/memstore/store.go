@@ -1,0 +1,282 @@
+// Package memstore keeps challenges and sessions in process memory: the
+// default when a single server process runs without Redis. Everything is
+// lost on restart, and several processes do not share it.
+package memstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/latchkey/latchkey/server/auth"
+)
+
+// Store implements auth.ChallengeStore and auth.SessionStore. Expired
+// entries are never returned; a janitor goroutine deletes them so memory
+// does not grow without bound. Call Close to stop it.
+type Store struct {
+	now func() time.Time
+
+	mu         sync.Mutex
+	challenges map[string]challenge
+	sessions   map[string]session
+	// byUser indexes sessions by user for ListByUser.
+	byUser map[int64]map[string]struct{}
+
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+}
+
+var (
+	_ auth.ChallengeStore = (*Store)(nil)
+	_ auth.SessionStore   = (*Store)(nil)
+)
+
+type challenge struct {
+	value   []byte
+	expires time.Time
+}
+
+type session struct {
+	s       auth.Session
+	expires time.Time
+}
+
+// DefaultPurgeInterval is how often the janitor runs unless WithPurgeInterval
+// says otherwise. Challenges live minutes, so a minute bounds what expired
+// ones can pile up to.
+const DefaultPurgeInterval = time.Minute
+
+type config struct {
+	now           func() time.Time
+	purgeInterval time.Duration
+}
+
+// Option configures New.
+type Option func(*config)
+
+// WithClock makes the store read the time from now instead of time.Now, so
+// tests can expire entries without sleeping. now must be safe for concurrent
+// use: the janitor calls it too.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
+}
+
+// WithPurgeInterval sets how often the janitor deletes expired entries.
+func WithPurgeInterval(d time.Duration) Option {
+	return func(c *config) { c.purgeInterval = d }
+}
+
+// New returns an empty Store and starts its janitor.
+func New(opts ...Option) *Store {
+	cfg := config{now: time.Now, purgeInterval: DefaultPurgeInterval}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.purgeInterval <= 0 {
+		cfg.purgeInterval = DefaultPurgeInterval
+	}
+	s := &Store{
+		now:        cfg.now,
+		challenges: make(map[string]challenge),
+		sessions:   make(map[string]session),
+		byUser:     make(map[int64]map[string]struct{}),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+	go s.janitor(cfg.purgeInterval)
+	return s
+}
+
+// Close stops the janitor and waits for it to finish. The store stays
+// usable, but expired entries are no longer purged. Close may be called more
+// than once.
+func (s *Store) Close() error {
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.done
+	return nil
+}
+
+func (s *Store) janitor(every time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.purge()
+		}
+	}
+}
+
+// purge deletes every expired entry.
+func (s *Store) purge() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	for k, c := range s.challenges {
+		if !now.Before(c.expires) {
+			delete(s.challenges, k)
+		}
+	}
+	for id, e := range s.sessions {
+		if !now.Before(e.expires) {
+			s.removeSession(id, e.s.UserID)
+		}
+	}
+}
+
+// Ping always succeeds unless ctx is done: there is nothing to reach.
+func (s *Store) Ping(ctx context.Context) error {
+	return ctx.Err()
+}
+
+func checkTTL(ttl time.Duration) error {
+	if ttl <= 0 {
+		return fmt.Errorf("memstore: ttl must be positive, got %v", ttl)
+	}
+	return nil
+}
+
+// Put stores a copy of value under key for ttl, replacing any earlier value.
+func (s *Store) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkTTL(ttl); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Never nil, so an empty value comes back non-nil, as from Redis.
+	v := append([]byte{}, value...)
+	s.challenges[key] = challenge{value: v, expires: s.now().Add(ttl)}
+	return nil
+}
+
+// Take returns the value under key and deletes it, both under the lock, so
+// of several concurrent callers exactly one gets it.
+func (s *Store) Take(ctx context.Context, key string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.challenges[key]
+	if !ok {
+		return nil, auth.ErrNotFound
+	}
+	delete(s.challenges, key)
+	if !s.now().Before(c.expires) {
+		return nil, auth.ErrNotFound
+	}
+	// The entry is gone, so the stored slice can be handed out as is.
+	return c.value, nil
+}
+
+// Save stores a copy of sess, to expire after ttl.
+func (s *Store) Save(ctx context.Context, sess *auth.Session, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkTTL(ttl); err != nil {
+		return err
+	}
+	if sess.ID == "" {
+		return errors.New("memstore: save session: empty id")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.sessions[sess.ID]; ok && old.s.UserID != sess.UserID {
+		s.removeSession(sess.ID, old.s.UserID)
+	}
+	// auth.Session holds no slices or pointers, so copying the struct
+	// copies it all.
+	s.sessions[sess.ID] = session{s: *sess, expires: s.now().Add(ttl)}
+	ids := s.byUser[sess.UserID]
+	if ids == nil {
+		ids = make(map[string]struct{})
+		s.byUser[sess.UserID] = ids
+	}
+	ids[sess.ID] = struct{}{}
+	return nil
+}
+
+// Get returns a copy of a live session or auth.ErrNotFound.
+func (s *Store) Get(ctx context.Context, id string) (*auth.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.sessions[id]
+	if !ok || !s.now().Before(e.expires) {
+		return nil, auth.ErrNotFound
+	}
+	out := e.s
+	return &out, nil
+}
+
+// Delete removes a session; deleting one that does not exist is not an
+// error, so logging out twice is harmless.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.sessions[id]; ok {
+		s.removeSession(id, e.s.UserID)
+	}
+	return nil
+}
+
+// ListByUser returns copies of a user's live sessions, newest first (by
+// CreatedAt).
+func (s *Store) ListByUser(ctx context.Context, userID int64) ([]auth.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	var out []auth.Session
+	for id := range s.byUser[userID] {
+		if e := s.sessions[id]; now.Before(e.expires) {
+			out = append(out, e.s)
+		}
+	}
+	slices.SortFunc(out, func(a, b auth.Session) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// removeSession deletes a session and its index entry; s.mu must be held.
+func (s *Store) removeSession(id string, userID int64) {
+	delete(s.sessions, id)
+	if ids := s.byUser[userID]; ids != nil {
+		delete(ids, id)
+		if len(ids) == 0 {
+			delete(s.byUser, userID)
+		}
+	}
+}
+
+// size reports how many entries the maps hold, expired or not, so tests can
+// see what the janitor left.
+func (s *Store) size() (challenges, sessions, users int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.challenges), len(s.sessions), len(s.byUser)
+}

@@ -1,0 +1,289 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/server/auth"
+)
+
+// SessionStore runs the auth.SessionStore contract. open must return a
+// fresh, empty store for each subtest; the subtests run in parallel.
+//
+// Times are compared with time.Equal after truncation to the millisecond:
+// stores may keep no more (the Redis store keeps unix milliseconds) and may
+// return another location (UTC). A zero time must stay zero.
+//
+// Expiry is tested with real time (a 50ms ttl, then a 150ms wait), since a
+// Redis server's clock cannot be injected.
+//
+// Beyond the interface's own words, the contract says: deleting an unknown
+// session is not an error, a non-positive ttl is refused, and ListByUser of
+// a user without sessions returns an empty slice (nil is fine) and no error.
+func SessionStore(t *testing.T, open func(t *testing.T) auth.SessionStore) {
+	t.Helper()
+	for _, tc := range []struct {
+		name string
+		fn   func(t *testing.T, st auth.SessionStore)
+	}{
+		{"a saved session reads back with every field", sessRoundTrip},
+		{"zero times stay zero", sessZeroTimes},
+		{"getting an unknown id is ErrNotFound", sessUnknown},
+		{"a deleted session is gone", sessDelete},
+		{"deleting an unknown session is not an error", sessDeleteUnknown},
+		{"sessions are copied in and out", sessCopies},
+		{"list by user returns only live sessions of that user newest first", sessList},
+		{"list by user of a user without sessions is empty", sessListEmpty},
+		{"saving again updates the session and keeps one entry", sessUpdate},
+		{"a session expires after its ttl", sessExpiry},
+		{"saving again restarts the ttl", sessExtend},
+		{"a non-positive ttl is refused", sessBadTTL},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+const sessTTL = time.Hour
+
+func sessCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// sessBase is a time with sub-millisecond digits in a zone other than UTC, to
+// catch stores that lose more than the contract allows.
+var sessBase = time.Date(2025, 3, 14, 15, 9, 26, 535897932, time.FixedZone("UTC+5:30", 5*3600+1800))
+
+// sessNew returns a session with every field set; n makes it distinct and
+// orders CreatedAt (a larger n is newer).
+func sessNew(userID int64, n int) *auth.Session {
+	at := sessBase.Add(time.Duration(n) * time.Minute)
+	return &auth.Session{
+		ID:              fmt.Sprintf("sha256-%d-%d", userID, n),
+		UserID:          userID,
+		UserUID:         fmt.Sprintf("u_%d", userID),
+		Method:          auth.MethodPasskey,
+		AuthenticatedAt: at.Add(-time.Second),
+		CreatedAt:       at,
+		LastSeenAt:      at.Add(30 * time.Second),
+		ExpiresAt:       at.Add(30 * 24 * time.Hour),
+		UserAgent:       "Mozilla/5.0 (X11; Linux x86_64) \"quoted\" ünïcödé",
+		IP:              "2001:db8::1",
+	}
+}
+
+func sessSave(t *testing.T, st auth.SessionStore, s *auth.Session, ttl time.Duration) {
+	t.Helper()
+	if err := st.Save(sessCtx(t), s, ttl); err != nil {
+		t.Fatalf("Save(%s): %v", s.ID, err)
+	}
+}
+
+func sessGet(t *testing.T, st auth.SessionStore, id string) *auth.Session {
+	t.Helper()
+	s, err := st.Get(sessCtx(t), id)
+	if err != nil {
+		t.Fatalf("Get(%s): %v", id, err)
+	}
+	return s
+}
+
+func sessWantNotFound(t *testing.T, st auth.SessionStore, id string) {
+	t.Helper()
+	s, err := st.Get(sessCtx(t), id)
+	if !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("Get(%s) = %+v, %v; want ErrNotFound", id, s, err)
+	}
+}
+
+func sessList(t *testing.T, st auth.SessionStore) {
+	mine := []*auth.Session{sessNew(1, 3), sessNew(1, 1), sessNew(1, 4), sessNew(1, 2), sessNew(1, 5)}
+	for _, s := range mine {
+		sessSave(t, st, s, sessTTL)
+	}
+	sessSave(t, st, sessNew(2, 9), sessTTL)
+	deleted, expiring := mine[2], mine[3]
+	if err := st.Delete(sessCtx(t), deleted.ID); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	sessSave(t, st, expiring, 50*time.Millisecond)
+	time.Sleep(150 * time.Millisecond)
+
+	// Newest first: n = 5, 3, 1 (4 deleted, 2 expired).
+	sessWantList(t, st, 1, mine[4], mine[0], mine[1])
+	sessWantList(t, st, 2, sessNew(2, 9))
+}
+
+func sessWantList(t *testing.T, st auth.SessionStore, userID int64, want ...*auth.Session) {
+	t.Helper()
+	got, err := st.ListByUser(sessCtx(t), userID)
+	if err != nil {
+		t.Fatalf("ListByUser(%d): %v", userID, err)
+	}
+	ids := func(ss []auth.Session) []string {
+		var out []string
+		for _, s := range ss {
+			out = append(out, s.ID)
+		}
+		return out
+	}
+	var wantIDs []string
+	for _, s := range want {
+		wantIDs = append(wantIDs, s.ID)
+	}
+	if !slices.Equal(ids(got), wantIDs) {
+		t.Fatalf("ListByUser(%d) = %v, want %v", userID, ids(got), wantIDs)
+	}
+	for i := range got {
+		sessCompare(t, &got[i], want[i])
+	}
+}
+
+// sessCompare checks every field; times only to the millisecond.
+func sessCompare(t *testing.T, got, want *auth.Session) {
+	t.Helper()
+	sameTime := func(a, b time.Time) bool {
+		return a.Truncate(time.Millisecond).Equal(b.Truncate(time.Millisecond)) && a.IsZero() == b.IsZero()
+	}
+	for _, f := range []struct {
+		name      string
+		got, want any
+		same      bool
+	}{
+		{"ID", got.ID, want.ID, got.ID == want.ID},
+		{"UserID", got.UserID, want.UserID, got.UserID == want.UserID},
+		{"UserUID", got.UserUID, want.UserUID, got.UserUID == want.UserUID},
+		{"Method", got.Method, want.Method, got.Method == want.Method},
+		{"AuthenticatedAt", got.AuthenticatedAt, want.AuthenticatedAt, sameTime(got.AuthenticatedAt, want.AuthenticatedAt)},
+		{"CreatedAt", got.CreatedAt, want.CreatedAt, sameTime(got.CreatedAt, want.CreatedAt)},
+		{"LastSeenAt", got.LastSeenAt, want.LastSeenAt, sameTime(got.LastSeenAt, want.LastSeenAt)},
+		{"ExpiresAt", got.ExpiresAt, want.ExpiresAt, sameTime(got.ExpiresAt, want.ExpiresAt)},
+		{"UserAgent", got.UserAgent, want.UserAgent, got.UserAgent == want.UserAgent},
+		{"IP", got.IP, want.IP, got.IP == want.IP},
+	} {
+		if !f.same {
+			t.Errorf("session %s: %s = %v, want %v", want.ID, f.name, f.got, f.want)
+		}
+	}
+}
+
+func sessRoundTrip(t *testing.T, st auth.SessionStore) {
+	want := sessNew(7, 0)
+	want.Method = auth.MethodEmail
+	sessSave(t, st, want, sessTTL)
+	sessCompare(t, sessGet(t, st, want.ID), want)
+}
+
+func sessZeroTimes(t *testing.T, st auth.SessionStore) {
+	want := sessNew(7, 0)
+	want.AuthenticatedAt, want.LastSeenAt, want.ExpiresAt = time.Time{}, time.Time{}, time.Time{}
+	want.UserAgent, want.IP = "", ""
+	sessSave(t, st, want, sessTTL)
+	got := sessGet(t, st, want.ID)
+	sessCompare(t, got, want)
+	if !got.LastSeenAt.IsZero() {
+		t.Errorf("LastSeenAt = %v, want the zero time", got.LastSeenAt)
+	}
+}
+
+func sessUnknown(t *testing.T, st auth.SessionStore) {
+	sessWantNotFound(t, st, "no-such-session")
+}
+
+func sessDelete(t *testing.T, st auth.SessionStore) {
+	gone, kept := sessNew(1, 1), sessNew(1, 2)
+	sessSave(t, st, gone, sessTTL)
+	sessSave(t, st, kept, sessTTL)
+	if err := st.Delete(sessCtx(t), gone.ID); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	sessWantNotFound(t, st, gone.ID)
+	sessCompare(t, sessGet(t, st, kept.ID), kept)
+	sessWantList(t, st, 1, kept)
+	if err := st.Delete(sessCtx(t), gone.ID); err != nil {
+		t.Fatalf("second Delete: %v", err)
+	}
+}
+
+func sessDeleteUnknown(t *testing.T, st auth.SessionStore) {
+	if err := st.Delete(sessCtx(t), "no-such-session"); err != nil {
+		t.Fatalf("Delete of an unknown session: %v", err)
+	}
+}
+
+func sessCopies(t *testing.T, st auth.SessionStore) {
+	s := sessNew(1, 1)
+	want := *s
+	sessSave(t, st, s, sessTTL)
+	s.IP = "mutated after save"
+
+	got := sessGet(t, st, want.ID)
+	sessCompare(t, got, &want)
+	got.IP = "mutated after get"
+	sessCompare(t, sessGet(t, st, want.ID), &want)
+
+	list, err := st.ListByUser(sessCtx(t), 1)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("ListByUser = %d sessions, %v; want 1", len(list), err)
+	}
+	list[0].IP = "mutated after list"
+	sessCompare(t, sessGet(t, st, want.ID), &want)
+}
+
+func sessListEmpty(t *testing.T, st auth.SessionStore) {
+	sessSave(t, st, sessNew(1, 1), sessTTL)
+	got, err := st.ListByUser(sessCtx(t), 404)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("ListByUser(404) = %v, %v; want no sessions", got, err)
+	}
+}
+
+func sessUpdate(t *testing.T, st auth.SessionStore) {
+	s := sessNew(1, 1)
+	sessSave(t, st, s, sessTTL)
+	s.LastSeenAt = s.LastSeenAt.Add(time.Hour)
+	s.AuthenticatedAt = s.AuthenticatedAt.Add(time.Hour)
+	s.Method = auth.MethodEmail
+	s.IP = "192.0.2.7"
+	s.UserAgent = "curl/8"
+	sessSave(t, st, s, sessTTL)
+	sessCompare(t, sessGet(t, st, s.ID), s)
+	sessWantList(t, st, 1, s)
+}
+
+func sessExpiry(t *testing.T, st auth.SessionStore) {
+	short, long := sessNew(1, 1), sessNew(1, 2)
+	sessSave(t, st, short, 50*time.Millisecond)
+	sessSave(t, st, long, sessTTL)
+	time.Sleep(150 * time.Millisecond)
+	sessWantNotFound(t, st, short.ID)
+	sessCompare(t, sessGet(t, st, long.ID), long)
+	sessWantList(t, st, 1, long)
+}
+
+func sessExtend(t *testing.T, st auth.SessionStore) {
+	s := sessNew(1, 1)
+	sessSave(t, st, s, 50*time.Millisecond)
+	sessSave(t, st, s, sessTTL)
+	time.Sleep(150 * time.Millisecond)
+	sessCompare(t, sessGet(t, st, s.ID), s)
+	sessWantList(t, st, 1, s)
+}
+
+func sessBadTTL(t *testing.T, st auth.SessionStore) {
+	s := sessNew(1, 1)
+	for _, ttl := range []time.Duration{0, -time.Second} {
+		if err := st.Save(sessCtx(t), s, ttl); err == nil {
+			t.Errorf("Save with ttl %v succeeded; want an error", ttl)
+		}
+	}
+	sessWantNotFound(t, st, s.ID)
+}
