@@ -17,12 +17,12 @@ func open(t *testing.T) *Store {
 	return New(c, prefix)
 }
 
-func TestChallengeStore(t *testing.T) {
+func TestRedisChallengeStore(t *testing.T) {
 	t.Parallel()
 	storetest.ChallengeStore(t, func(t *testing.T) auth.ChallengeStore { return open(t) })
 }
 
-func TestSessionStore(t *testing.T) {
+func TestRedisSessionStore(t *testing.T) {
 	t.Parallel()
 	storetest.SessionStore(t, func(t *testing.T) auth.SessionStore { return open(t) })
 }
