@@ -1,0 +1,152 @@
+package bunstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/latchkey/latchkey/server/auth"
+)
+
+// Rows mirror the tables as migrations left them. They stay private so that
+// no Bun type leaks into package auth; the functions below are the only
+// crossing between the two.
+
+type userRow struct {
+	bun.BaseModel `bun:"table:users"`
+
+	ID          int64     `bun:"id,pk,autoincrement"`
+	UID         string    `bun:"uid"`
+	Handle      []byte    `bun:"handle"`
+	Username    string    `bun:"username"`
+	Email       string    `bun:"email"`
+	DisplayName string    `bun:"display_name"`
+	CreatedAt   time.Time `bun:"created_at"`
+	UpdatedAt   time.Time `bun:"updated_at"`
+}
+
+type passkeyRow struct {
+	bun.BaseModel `bun:"table:passkeys"`
+
+	ID           int64  `bun:"id,pk,autoincrement"`
+	UID          string `bun:"uid"`
+	UserID       int64  `bun:"user_id"`
+	CredentialID []byte `bun:"credential_id"`
+	PublicKey    []byte `bun:"public_key"`
+	AAGUID       []byte `bun:"aaguid"`
+	// SignCount is int64 because the counter is a uint32 and Postgres has
+	// no unsigned integers.
+	SignCount int64 `bun:"sign_count"`
+	// Transports is a JSON array: one portable column type, where a
+	// Postgres text[] would have no SQLite counterpart.
+	Transports      string    `bun:"transports"`
+	BackupEligible  bool      `bun:"backup_eligible"`
+	BackupState     bool      `bun:"backup_state"`
+	AttestationType string    `bun:"attestation_type"`
+	Name            string    `bun:"name"`
+	CreatedAt       time.Time `bun:"created_at"`
+	// nullzero: a passkey never used has NULL, which reads back as the zero
+	// time auth.Passkey documents.
+	LastUsedAt time.Time `bun:"last_used_at,nullzero"`
+}
+
+func userToRow(u *auth.User) *userRow {
+	return &userRow{
+		ID:          u.ID,
+		UID:         u.UID,
+		Handle:      nonNil(u.Handle),
+		Username:    u.Username,
+		Email:       u.Email,
+		DisplayName: u.DisplayName,
+		CreatedAt:   utc(u.CreatedAt),
+		UpdatedAt:   utc(u.UpdatedAt),
+	}
+}
+
+func (r *userRow) toUser() *auth.User {
+	return &auth.User{
+		ID:          r.ID,
+		UID:         r.UID,
+		Handle:      r.Handle,
+		Username:    r.Username,
+		Email:       r.Email,
+		DisplayName: r.DisplayName,
+		CreatedAt:   utc(r.CreatedAt),
+		UpdatedAt:   utc(r.UpdatedAt),
+	}
+}
+
+func passkeyToRow(p *auth.Passkey) (*passkeyRow, error) {
+	transports := p.Transports
+	if transports == nil {
+		transports = []string{}
+	}
+	tj, err := json.Marshal(transports)
+	if err != nil {
+		return nil, fmt.Errorf("bunstore: encode transports: %w", err)
+	}
+	return &passkeyRow{
+		ID:              p.ID,
+		UID:             p.UID,
+		UserID:          p.UserID,
+		CredentialID:    nonNil(p.CredentialID),
+		PublicKey:       nonNil(p.PublicKey),
+		AAGUID:          nonNil(p.AAGUID),
+		SignCount:       int64(p.SignCount),
+		Transports:      string(tj),
+		BackupEligible:  p.BackupEligible,
+		BackupState:     p.BackupState,
+		AttestationType: p.AttestationType,
+		Name:            p.Name,
+		CreatedAt:       utc(p.CreatedAt),
+		LastUsedAt:      utc(p.LastUsedAt),
+	}, nil
+}
+
+func (r *passkeyRow) toPasskey() (*auth.Passkey, error) {
+	var transports []string
+	if err := json.Unmarshal([]byte(r.Transports), &transports); err != nil {
+		return nil, fmt.Errorf("bunstore: passkey %d: decode transports: %w", r.ID, err)
+	}
+	if len(transports) == 0 {
+		transports = nil
+	}
+	return &auth.Passkey{
+		ID:              r.ID,
+		UID:             r.UID,
+		UserID:          r.UserID,
+		CredentialID:    r.CredentialID,
+		PublicKey:       r.PublicKey,
+		AAGUID:          r.AAGUID,
+		SignCount:       uint32(r.SignCount),
+		Transports:      transports,
+		BackupEligible:  r.BackupEligible,
+		BackupState:     r.BackupState,
+		AttestationType: r.AttestationType,
+		Name:            r.Name,
+		CreatedAt:       utc(r.CreatedAt),
+		LastUsedAt:      utc(r.LastUsedAt),
+	}, nil
+}
+
+// utc normalises a time's location: the drivers hand back fixed offsets or
+// time.Local, and callers comparing or formatting times should not have to
+// care which database they came from. The zero time stays zero so IsZero
+// keeps working.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// nonNil turns nil into an empty slice, which Bun writes as an empty value
+// rather than NULL, so NOT NULL byte columns accept it.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

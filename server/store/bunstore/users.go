@@ -1,0 +1,244 @@
+package bunstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/driver/pgdriver"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/latchkey/latchkey/server/auth"
+	"github.com/latchkey/latchkey/shared"
+)
+
+// CreateUser implements auth.UserStore.
+func (s *Store) CreateUser(ctx context.Context, u *auth.User, first *auth.Passkey) error {
+	if u == nil || first == nil {
+		return errors.New("bunstore: create user: a user needs a first passkey")
+	}
+	ur := userToRow(u)
+	ur.ID = 0 // the database assigns it
+	pr, err := passkeyToRow(first)
+	if err != nil {
+		return err
+	}
+	pr.ID = 0
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(ur).Returning("id").Exec(ctx); err != nil {
+			return err
+		}
+		pr.UserID = ur.ID
+		if _, err := tx.NewInsert().Model(pr).Returning("id").Exec(ctx); err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return mapError("create user", err)
+	}
+	// Only now: a failed call must not leave IDs of rows that were rolled
+	// back on the caller's structs.
+	u.ID = ur.ID
+	first.ID = pr.ID
+	first.UserID = ur.ID
+	return nil
+}
+
+// UserByID implements auth.UserStore.
+func (s *Store) UserByID(ctx context.Context, id int64) (*auth.User, error) {
+	return s.userWhere(ctx, "user by id", "id = ?", id)
+}
+
+// UserByUID implements auth.UserStore.
+func (s *Store) UserByUID(ctx context.Context, uid string) (*auth.User, error) {
+	return s.userWhere(ctx, "user by uid", "uid = ?", uid)
+}
+
+// UserByHandle implements auth.UserStore.
+func (s *Store) UserByHandle(ctx context.Context, handle []byte) (*auth.User, error) {
+	return s.userWhere(ctx, "user by handle", "handle = ?", nonNil(handle))
+}
+
+// UserByUsername implements auth.UserStore.
+func (s *Store) UserByUsername(ctx context.Context, username string) (*auth.User, error) {
+	// Written exactly as the unique index is, so the index serves the lookup.
+	return s.userWhere(ctx, "user by username", "lower(username) = lower(?)", username)
+}
+
+// UserByEmail implements auth.UserStore.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
+	return s.userWhere(ctx, "user by email", "lower(email) = lower(?)", email)
+}
+
+func (s *Store) userWhere(ctx context.Context, op, where string, arg any) (*auth.User, error) {
+	row := new(userRow)
+	if err := s.db.NewSelect().Model(row).Where(where, arg).Limit(1).Scan(ctx); err != nil {
+		return nil, mapError(op, err)
+	}
+	return row.toUser(), nil
+}
+
+// Passkeys implements auth.UserStore.
+func (s *Store) Passkeys(ctx context.Context, userID int64) ([]auth.Passkey, error) {
+	var rows []passkeyRow
+	// id breaks ties between passkeys created within the same microsecond.
+	if err := s.db.NewSelect().Model(&rows).
+		Where("user_id = ?", userID).
+		Order("created_at ASC", "id ASC").
+		Scan(ctx); err != nil {
+		return nil, mapError("passkeys", err)
+	}
+	out := make([]auth.Passkey, 0, len(rows))
+	for i := range rows {
+		p, err := rows[i].toPasskey()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *p)
+	}
+	return out, nil
+}
+
+// PasskeyByCredentialID implements auth.UserStore.
+func (s *Store) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*auth.Passkey, error) {
+	row := new(passkeyRow)
+	if err := s.db.NewSelect().Model(row).
+		Where("credential_id = ?", nonNil(credentialID)).
+		Limit(1).
+		Scan(ctx); err != nil {
+		return nil, mapError("passkey by credential id", err)
+	}
+	return row.toPasskey()
+}
+
+// AddPasskey implements auth.UserStore.
+func (s *Store) AddPasskey(ctx context.Context, p *auth.Passkey) error {
+	row, err := passkeyToRow(p)
+	if err != nil {
+		return err
+	}
+	row.ID = 0
+	if _, err := s.db.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
+		if isForeignKeyViolation(err) {
+			return fmt.Errorf("bunstore: add passkey: user %d: %w", p.UserID, auth.ErrNotFound)
+		}
+		return mapError("add passkey", err)
+	}
+	p.ID = row.ID
+	return nil
+}
+
+// RecordPasskeyUse implements auth.UserStore.
+func (s *Store) RecordPasskeyUse(ctx context.Context, passkeyID int64, signCount uint32, backupState bool, at time.Time) error {
+	var lastUsed any // NULL for a zero time, as nullzero would write it
+	if !at.IsZero() {
+		lastUsed = at.UTC()
+	}
+	count := int64(signCount)
+	// The counter check is part of the UPDATE so that two logins racing with
+	// the same counter value cannot both read the old value and both pass:
+	// the second finds the row already moved on and changes nothing. Zero
+	// means the authenticator keeps no counter, which the check must not
+	// hold against it, and it never lowers a stored count: a later non-zero
+	// count must still beat the highest one seen.
+	res, err := s.db.NewUpdate().Model((*passkeyRow)(nil)).
+		Set("sign_count = CASE WHEN ? = 0 THEN sign_count ELSE ? END", count, count).
+		Set("backup_state = ?", backupState).
+		Set("last_used_at = ?", lastUsed).
+		Where("id = ?", passkeyID).
+		Where("(? = 0 OR sign_count < ?)", count, count).
+		Exec(ctx)
+	if err != nil {
+		return mapError("record passkey use", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("bunstore: record passkey use: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	exists, err := s.db.NewSelect().Model((*passkeyRow)(nil)).Where("id = ?", passkeyID).Exists(ctx)
+	if err != nil {
+		return mapError("record passkey use", err)
+	}
+	if !exists {
+		return fmt.Errorf("bunstore: record passkey use: passkey %d: %w", passkeyID, auth.ErrNotFound)
+	}
+	return &auth.Error{
+		Code:    shared.CodeCredentialRejected,
+		Message: "This passkey's signature counter went backwards; it may have been cloned.",
+		Err:     fmt.Errorf("passkey %d: sign count %d not above the stored one", passkeyID, signCount),
+	}
+}
+
+// RenamePasskey implements auth.UserStore.
+func (s *Store) RenamePasskey(ctx context.Context, userID int64, passkeyUID, name string) (*auth.Passkey, error) {
+	row := new(passkeyRow)
+	if err := s.db.NewUpdate().Model(row).
+		Set("name = ?", name).
+		Where("uid = ?", passkeyUID).
+		Where("user_id = ?", userID).
+		Returning("*").
+		Scan(ctx); err != nil {
+		return nil, mapError("rename passkey", err)
+	}
+	return row.toPasskey()
+}
+
+// DeletePasskey implements auth.UserStore.
+func (s *Store) DeletePasskey(ctx context.Context, userID int64, passkeyUID string) error {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		// Two deletes of a two-passkey user's passkeys must not both see a
+		// count of two. SQLite already runs one write transaction at a time
+		// (BEGIN IMMEDIATE); Postgres needs the user's row locked. NO KEY
+		// UPDATE is enough to queue deletes and, unlike UPDATE, does not
+		// block AddPasskey's foreign-key check.
+		if s.dialect == DialectPostgres {
+			var id int64
+			if err := tx.NewSelect().Model((*userRow)(nil)).Column("id").
+				Where("id = ?", userID).
+				For("NO KEY UPDATE").
+				Scan(ctx, &id); err != nil {
+				return err
+			}
+		}
+		var id int64
+		if err := tx.NewSelect().Model((*passkeyRow)(nil)).Column("id").
+			Where("uid = ?", passkeyUID).
+			Where("user_id = ?", userID).
+			Scan(ctx, &id); err != nil {
+			return err
+		}
+		n, err := tx.NewSelect().Model((*passkeyRow)(nil)).Where("user_id = ?", userID).Count(ctx)
+		if err != nil {
+			return err
+		}
+		if n <= 1 {
+			return &auth.Error{Code: shared.CodeLastPasskey, Message: "You can't delete your only passkey."}
+		}
+		_, err = tx.NewDelete().Model((*passkeyRow)(nil)).Where("id = ?", id).Exec(ctx)
+		return err
+	})
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	return mapError("delete passkey", err)
+}
+
+func isForeignKeyViolation(err error) bool {
+	var pgErr pgdriver.Error
+	if errors.As(err, &pgErr) {
+		return pgErr.Field('C') == "23503"
+	}
+	var sqliteErr *sqlite.Error
+	if errors.As(err, &sqliteErr) {
+		return sqliteErr.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}
