@@ -61,3 +61,19 @@ type SessionStore interface {
 	ListByUser(ctx context.Context, userID int64) ([]Session, error)
 	Ping(ctx context.Context) error
 }
+
+// Limit is a rate: Events per Per on average, with bursts of up to Burst.
+type Limit struct {
+	Events int
+	Per    time.Duration
+	Burst  int
+}
+
+// Limiter counts attempts per key (a client address, an account) so that
+// sign-up, login and email-link requests can be throttled across all
+// instances that share the store.
+type Limiter interface {
+	// Allow records one attempt under key. When the limit is exhausted it
+	// returns false and how long until the next attempt would be allowed.
+	Allow(ctx context.Context, key string, l Limit) (ok bool, retryAfter time.Duration, err error)
+}

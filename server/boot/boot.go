@@ -28,6 +28,7 @@ type Instance struct {
 	Users      auth.UserStore
 	Challenges auth.ChallengeStore
 	Sessions   auth.SessionStore
+	Auth       *auth.Service
 	closers    []func() error
 }
 
@@ -76,6 +77,19 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (in *Instanc
 		log.Info("challenge and session store ready", "store", "redis")
 	}
 
+	in.Auth, err = auth.New(in.Users, in.Challenges, in.Sessions, auth.Options{
+		Origin:           cfg.Origin,
+		RPID:             cfg.RPID,
+		UserVerification: cfg.UserVerification,
+		CeremonyTTL:      cfg.CeremonyTTL,
+		SessionIdle:      cfg.SessionIdle,
+		SessionLifetime:  cfg.SessionLifetime,
+		Logger:           log,
+	})
+	if err != nil {
+		return nil, err
+	}
+
 	app, err := pwa.New(cfg.WebDir)
 	if err != nil {
 		return nil, err
@@ -92,6 +106,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (in *Instanc
 		Secure:         cfg.Secure(),
 		TrustedProxies: cfg.TrustedProxies,
 		PWA:            app,
+		Auth:           in.Auth,
+		RememberFor:    cfg.RememberFor,
 		Ready: []httpapi.Check{
 			{Name: "database", Ping: in.Users.Ping},
 			{Name: "challenges", Ping: in.Challenges.Ping},

@@ -30,7 +30,17 @@ type Options struct {
 	// PWA serves every path that is not the API or a health check.
 	PWA   http.Handler
 	Ready []Check
+
+	Auth *auth.Service
+	// Limiter throttles sign-up and login attempts; nil means no limits.
+	Limiter Limiter
+	// RememberFor is the life of the remembered-user cookie.
+	RememberFor time.Duration
+	// Now is the clock (tests inject one).
+	Now func() time.Time
 }
+
+var zeroTime time.Time
 
 // Server is Latchkey's HTTP handler.
 type Server struct {
@@ -43,6 +53,9 @@ type Server struct {
 func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux()}
 	s.routes()
@@ -65,6 +78,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHT
 func (s *Server) routes() {
 	s.mux.Handle("GET "+shared.HealthLive, handlerFunc(s.live))
 	s.mux.Handle("GET "+shared.HealthReady, handlerFunc(s.ready))
+	if s.opts.Auth != nil {
+		s.mux.Handle("POST "+shared.APISignupBegin, handlerFunc(s.signupBegin))
+		s.mux.Handle("POST "+shared.APISignupFinish, handlerFunc(s.signupFinish))
+		s.mux.Handle("GET "+shared.APIMe, s.requireSession(s.me))
+		s.mux.Handle("POST "+shared.APILogout, handlerFunc(s.logout))
+	}
 	// Unknown API paths get a JSON 404 rather than the app's HTML.
 	s.mux.Handle("/api/", handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		return auth.Errorf(shared.CodeNotFound, "No API endpoint %s %s.", r.Method, r.URL.Path)

@@ -1,0 +1,126 @@
+package auth
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/protocol/webauthncose"
+	"github.com/go-webauthn/webauthn/webauthn"
+)
+
+// Options configure a Service.
+type Options struct {
+	// Origin is where the pages are served (PUBLIC_URL); RPID its host name.
+	Origin string
+	RPID   string
+	// RPName is shown by some authenticators next to the passkey.
+	RPName string
+	// UserVerification is "required" (default) or "preferred".
+	UserVerification string
+	// CeremonyTTL bounds the time between a ceremony's begin and finish.
+	CeremonyTTL time.Duration
+	// SessionIdle ends a session unused for this long; SessionLifetime ends
+	// any session this long after its login.
+	SessionIdle     time.Duration
+	SessionLifetime time.Duration
+	// Now is the clock; tests inject one to expire things without sleeping.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Service runs Latchkey's ceremonies over its stores.
+type Service struct {
+	users      UserStore
+	challenges ChallengeStore
+	sessions   SessionStore
+	wa         *webauthn.WebAuthn
+	opts       Options
+	log        *slog.Logger
+}
+
+// credentialParameters are the algorithms Latchkey accepts, in order of
+// preference: ES256 (every platform authenticator), EdDSA (security keys),
+// RS256 (Windows Hello).
+var credentialParameters = []protocol.CredentialParameter{
+	{Type: protocol.PublicKeyCredentialType, Algorithm: webauthncose.AlgES256},
+	{Type: protocol.PublicKeyCredentialType, Algorithm: webauthncose.AlgEdDSA},
+	{Type: protocol.PublicKeyCredentialType, Algorithm: webauthncose.AlgRS256},
+}
+
+// New returns a Service. It checks the WebAuthn settings now, so a bad
+// PUBLIC_URL fails at start rather than at the first sign-up.
+func New(users UserStore, challenges ChallengeStore, sessions SessionStore, opts Options) (*Service, error) {
+	if opts.RPName == "" {
+		opts.RPName = "Latchkey"
+	}
+	if opts.UserVerification == "" {
+		opts.UserVerification = "required"
+	}
+	if opts.CeremonyTTL <= 0 {
+		opts.CeremonyTTL = 10 * time.Minute
+	}
+	if opts.SessionLifetime <= 0 {
+		opts.SessionLifetime = 30 * 24 * time.Hour
+	}
+	if opts.SessionIdle <= 0 || opts.SessionIdle > opts.SessionLifetime {
+		opts.SessionIdle = opts.SessionLifetime
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	timeout := webauthn.TimeoutConfig{Timeout: opts.CeremonyTTL, TimeoutUVD: opts.CeremonyTTL}
+	wa, err := webauthn.New(&webauthn.Config{
+		RPID:          opts.RPID,
+		RPDisplayName: opts.RPName,
+		RPOrigins:     []string{opts.Origin},
+		// Expiry is enforced here, against the injected clock, rather than
+		// by the library against the wall clock.
+		Timeouts: webauthn.TimeoutsConfig{Login: timeout, Registration: timeout},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("webauthn settings (PUBLIC_URL %s): %w", opts.Origin, err)
+	}
+	return &Service{users: users, challenges: challenges, sessions: sessions, wa: wa, opts: opts, log: opts.Logger}, nil
+}
+
+func (s *Service) userVerification() protocol.UserVerificationRequirement {
+	if s.opts.UserVerification == "preferred" {
+		return protocol.VerificationPreferred
+	}
+	return protocol.VerificationRequired
+}
+
+// randomID returns n random bytes, base64url without padding.
+func randomID(n int) string {
+	return base64.RawURLEncoding.EncodeToString(randomBytes(n))
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		// crypto/rand never fails on supported platforms; if it did,
+		// continuing with predictable ids would be worse than stopping.
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	return b
+}
+
+// rejected wraps a WebAuthn verification failure. The library's reason is
+// developer detail: logged, never shown, because it helps an attacker more
+// than a person.
+func rejected(err error) *Error {
+	detail := err
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		detail = fmt.Errorf("%s: %s (%s)", pe.Type, pe.Details, pe.DevInfo)
+	}
+	return &Error{Code: codeCredentialRejected, Message: "The passkey could not be verified. Please try again.", Err: detail}
+}

@@ -1,0 +1,110 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/latchkey/latchkey/shared"
+)
+
+// touchEvery limits how often a session's last-seen time is written: once a
+// minute is enough for idle expiry and the session list, and keeps reads
+// cheap.
+const touchEvery = time.Minute
+
+// sessionID is the store key of a session token: its SHA-256, so the store
+// never holds a value that works as a cookie.
+func sessionID(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// StartSession opens a new session for u and returns it with the token for
+// the cookie. Every login gets a new token; an old one is never reused.
+func (s *Service) StartSession(ctx context.Context, u *User, method string, client Client) (*Session, string, error) {
+	token := randomID(32)
+	now := s.opts.Now().UTC()
+	sess := &Session{
+		ID:              sessionID(token),
+		UserID:          u.ID,
+		UserUID:         u.UID,
+		Method:          method,
+		AuthenticatedAt: now,
+		CreatedAt:       now,
+		LastSeenAt:      now,
+		ExpiresAt:       now.Add(s.opts.SessionLifetime),
+		UserAgent:       truncate(client.UserAgent, 256),
+		IP:              client.IP,
+	}
+	if err := s.sessions.Save(ctx, sess, s.sessionTTL(sess, now)); err != nil {
+		return nil, "", fmt.Errorf("save session: %w", err)
+	}
+	return sess, token, nil
+}
+
+// sessionTTL is how long the store keeps a session after activity at now:
+// the idle timeout, cut short by the absolute lifetime.
+func (s *Service) sessionTTL(sess *Session, now time.Time) time.Duration {
+	ttl := s.opts.SessionIdle
+	if rest := sess.ExpiresAt.Sub(now); rest < ttl {
+		ttl = rest
+	}
+	return ttl
+}
+
+// Authenticate returns the live session a cookie token names, with its
+// user. Anything else is unauthenticated.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *User, error) {
+	unauth := Errorf(shared.CodeUnauthenticated, "Please log in.")
+	if token == "" || len(token) > 128 {
+		return nil, nil, unauth
+	}
+	sess, err := s.sessions.Get(ctx, sessionID(token))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, unauth
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("get session: %w", err)
+	}
+	now := s.opts.Now().UTC()
+	if !now.Before(sess.ExpiresAt) || !now.Before(sess.LastSeenAt.Add(s.opts.SessionIdle)) {
+		_ = s.sessions.Delete(ctx, sess.ID)
+		return nil, nil, unauth
+	}
+	u, err := s.users.UserByID(ctx, sess.UserID)
+	if errors.Is(err, ErrNotFound) {
+		_ = s.sessions.Delete(ctx, sess.ID)
+		return nil, nil, unauth
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("session user: %w", err)
+	}
+	if now.Sub(sess.LastSeenAt) >= touchEvery {
+		sess.LastSeenAt = now
+		if err := s.sessions.Save(ctx, sess, s.sessionTTL(sess, now)); err != nil {
+			// The request can go on; the session just looks older than it is.
+			s.log.WarnContext(ctx, "could not refresh session", "err", err)
+		}
+	}
+	return sess, u, nil
+}
+
+// EndSession destroys a session on the server; its cookie stops working
+// even if someone kept a copy.
+func (s *Service) EndSession(ctx context.Context, id string) error {
+	if err := s.sessions.Delete(ctx, id); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

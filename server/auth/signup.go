@@ -1,0 +1,177 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/latchkey/latchkey/shared"
+)
+
+// SignupBegin checks the requested account and starts a registration
+// ceremony. Nothing is stored but the ceremony: the account only comes into
+// being with its first passkey, in SignupFinish.
+func (s *Service) SignupBegin(ctx context.Context, req shared.SignupBeginRequest) (*shared.CeremonyResponse, error) {
+	username := req.Username
+	if err := ValidateUsername(username); err != nil {
+		return nil, err
+	}
+	email, err := NormalizeEmail(req.Email)
+	if err != nil {
+		return nil, err
+	}
+	display, err := cleanText("display_name", "The display name", req.DisplayName, displayNameMax)
+	if err != nil {
+		return nil, err
+	}
+	if display == "" {
+		display = username
+	}
+	// Taken names are refused before the passkey prompt appears; the
+	// database checks again at finish, where a race is settled for good.
+	if _, err := s.users.UserByUsername(ctx, username); err == nil {
+		return nil, errUsernameTaken()
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("look up username: %w", err)
+	}
+	if _, err := s.users.UserByEmail(ctx, email); err == nil {
+		return nil, errEmailTaken()
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("look up email: %w", err)
+	}
+
+	handle := randomBytes(32)
+	creation, session, err := s.wa.BeginRegistration(
+		&waUser{handle: handle, name: username, displayName: display},
+		webauthn.WithCredentialParameters(credentialParameters),
+		webauthn.WithAuthenticatorSelection(s.authenticatorSelection()),
+		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
+		webauthn.WithExtensions(webauthn.WithExtensionCredProps()),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("begin registration: %w", err)
+	}
+	id, err := s.putCeremony(ctx, &ceremony{
+		Kind: kindSignup, WebAuthn: *session,
+		Username: username, Email: email, DisplayName: display, Handle: handle,
+	})
+	if err != nil {
+		return nil, err
+	}
+	opts, err := json.Marshal(creation.Response)
+	if err != nil {
+		return nil, fmt.Errorf("encode creation options: %w", err)
+	}
+	return &shared.CeremonyResponse{Ceremony: id, Options: opts}, nil
+}
+
+// authenticatorSelection asks for a discoverable credential (a passkey the
+// person can use without typing a name) with user verification.
+func (s *Service) authenticatorSelection() protocol.AuthenticatorSelection {
+	yes := true
+	return protocol.AuthenticatorSelection{
+		ResidentKey:        protocol.ResidentKeyRequirementRequired,
+		RequireResidentKey: &yes,
+		UserVerification:   s.userVerification(),
+	}
+}
+
+// Client describes who is on the other end of a request, for naming a new
+// passkey and listing sessions.
+type Client struct {
+	UserAgent string
+	IP        string
+}
+
+// SignupFinish verifies the new passkey and creates the account with it, in
+// one transaction. The ceremony is consumed first, so a failure here cannot
+// be retried with the same challenge.
+func (s *Service) SignupFinish(ctx context.Context, req shared.SignupFinishRequest, client Client) (*User, *Session, string, error) {
+	c, err := s.takeCeremony(ctx, req.Ceremony, kindSignup)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	name, err := cleanText("passkey_name", "The passkey name", req.PasskeyName, passkeyNameMax)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	cred, err := s.verifyRegistration(&waUser{handle: c.Handle, name: c.Username, displayName: c.DisplayName}, c, req.Credential)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	now := s.opts.Now().UTC()
+	u := &User{
+		UID:         randomID(16),
+		Handle:      c.Handle,
+		Username:    c.Username,
+		Email:       c.Email,
+		DisplayName: c.DisplayName,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
+	p := newPasskey(cred, name, client, now)
+	if err := s.users.CreateUser(ctx, u, p); err != nil {
+		return nil, nil, "", err
+	}
+	s.log.InfoContext(ctx, "account created", "user", u.UID, "aaguid", formatAAGUID(p.AAGUID))
+	sess, token, err := s.StartSession(ctx, u, MethodPasskey, client)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return u, sess, token, nil
+}
+
+// verifyRegistration checks a RegistrationResponseJSON against the
+// ceremony: challenge, origin, RP ID, user presence and verification, and
+// the attestation.
+func (s *Service) verifyRegistration(user *waUser, c *ceremony, raw json.RawMessage) (*webauthn.Credential, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, FieldError("credential", "The credential is missing.")
+	}
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(raw)
+	if err != nil {
+		return nil, rejected(err)
+	}
+	cred, err := s.wa.CreateCredential(user, c.WebAuthn, parsed)
+	if err != nil {
+		return nil, rejected(err)
+	}
+	return cred, nil
+}
+
+func newPasskey(cred *webauthn.Credential, name string, client Client, now time.Time) *Passkey {
+	transports := make([]string, 0, len(cred.Transport))
+	for _, t := range cred.Transport {
+		transports = append(transports, string(t))
+	}
+	p := &Passkey{
+		UID:             randomID(16),
+		CredentialID:    cred.ID,
+		PublicKey:       cred.PublicKey,
+		AAGUID:          cred.Authenticator.AAGUID,
+		SignCount:       cred.Authenticator.SignCount,
+		Transports:      transports,
+		BackupEligible:  cred.Flags.BackupEligible,
+		BackupState:     cred.Flags.BackupState,
+		AttestationType: cred.AttestationType,
+		Name:            name,
+		CreatedAt:       now,
+	}
+	if p.Name == "" {
+		p.Name = defaultPasskeyName(p.AAGUID, client.UserAgent)
+	}
+	return p
+}
+
+func errUsernameTaken() *Error {
+	return &Error{Code: shared.CodeUsernameTaken, Field: "username", Message: "That username is taken. Please choose another."}
+}
+
+func errEmailTaken() *Error {
+	return &Error{Code: shared.CodeEmailTaken, Field: "email", Message: "An account with that email address already exists. Log in instead?"}
+}

@@ -1,0 +1,74 @@
+package auth
+
+import (
+	"net/mail"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits of what people type.
+const (
+	usernameMin    = 3
+	usernameMax    = 32
+	emailMax       = 254
+	displayNameMax = 64
+	passkeyNameMax = 64
+)
+
+// ValidateUsername checks a username: 3–32 letters, digits, '.', '_' or
+// '-'. It is stored as typed and unique without regard to case.
+func ValidateUsername(u string) error {
+	n := utf8.RuneCountInString(u)
+	if n < usernameMin || n > usernameMax {
+		return FieldError("username", "A username has %d to %d characters.", usernameMin, usernameMax)
+	}
+	for _, r := range u {
+		// ASCII only: lookalike letters from other scripts would let one
+		// person impersonate another ("аdmin" with a Cyrillic а).
+		if r > unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '_' || r == '-') {
+			return FieldError("username", "A username may only hold letters, digits, '.', '_' and '-'.")
+		}
+	}
+	return nil
+}
+
+// NormalizeEmail trims an address and checks its syntax. Only the domain is
+// lower-cased for storage (the local part is the mailbox owner's business);
+// uniqueness ignores case entirely.
+func NormalizeEmail(e string) (string, error) {
+	e = strings.TrimSpace(e)
+	if e == "" {
+		return "", FieldError("email", "Enter your email address.")
+	}
+	if len(e) > emailMax {
+		return "", FieldError("email", "That email address is too long.")
+	}
+	a, err := mail.ParseAddress(e)
+	if err != nil || a.Address != e || a.Name != "" {
+		return "", FieldError("email", "Enter an email address like name@example.com.")
+	}
+	local, domain, _ := strings.Cut(e, "@")
+	if local == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.ContainsAny(domain, "[]") {
+		return "", FieldError("email", "Enter an email address like name@example.com.")
+	}
+	return local + "@" + strings.ToLower(domain), nil
+}
+
+// cleanText trims a free-text field and refuses control characters and
+// overlong values.
+func cleanText(field, label, v string, max int) (string, error) {
+	v = strings.TrimSpace(v)
+	if !utf8.ValidString(v) {
+		return "", FieldError(field, "%s is not valid text.", label)
+	}
+	if utf8.RuneCountInString(v) > max {
+		return "", FieldError(field, "%s may have at most %d characters.", label, max)
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) {
+			return "", FieldError(field, "%s may not contain control characters.", label)
+		}
+	}
+	return v, nil
+}

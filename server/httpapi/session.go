@@ -1,0 +1,59 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/latchkey/latchkey/server/auth"
+	"github.com/latchkey/latchkey/shared"
+)
+
+type sessionKey struct{}
+
+type authenticated struct {
+	session *auth.Session
+	user    *auth.User
+}
+
+// requireSession runs next only for a request with a live session, which it
+// hands on in the context.
+func (s *Server) requireSession(next handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		sess, u, err := s.opts.Auth.Authenticate(r.Context(), s.cookie(r, s.sessionCookieName()))
+		if err != nil {
+			if auth.ErrorCode(err) == shared.CodeUnauthenticated {
+				// A dead cookie is cleared so the browser stops sending it.
+				s.setCookie(w, s.sessionCookieName(), "", zeroTime)
+			}
+			return err
+		}
+		ctx := context.WithValue(r.Context(), sessionKey{}, authenticated{session: sess, user: u})
+		return next(w, r.WithContext(ctx))
+	}
+}
+
+func current(r *http.Request) authenticated {
+	a, _ := r.Context().Value(sessionKey{}).(authenticated)
+	return a
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
+	a := current(r)
+	writeJSON(w, http.StatusOK, shared.UserResponse{User: apiUser(a.user), Method: a.session.Method})
+	return nil
+}
+
+// logout destroys the session on the server. Without a live session it is
+// still a success: the person is logged out either way.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	if token := s.cookie(r, s.sessionCookieName()); token != "" {
+		if sess, _, err := s.opts.Auth.Authenticate(r.Context(), token); err == nil {
+			if err := s.opts.Auth.EndSession(r.Context(), sess.ID); err != nil {
+				return err
+			}
+		}
+	}
+	s.setCookie(w, s.sessionCookieName(), "", zeroTime)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
