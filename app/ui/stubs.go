@@ -4,12 +4,6 @@ import "github.com/maxence-charriere/go-app/v10/pkg/app"
 
 // Pages the next issues fill in.
 
-type signup struct{ app.Compo }
-
-func (p *signup) Render() app.UI {
-	return &shell{Title: "Create your account", Content: []app.UI{app.P().Text("Sign-up arrives with the next release.")}}
-}
-
 type login struct{ app.Compo }
 
 func (p *login) Render() app.UI {
@@ -20,10 +14,4 @@ type loginEmail struct{ app.Compo }
 
 func (p *loginEmail) Render() app.UI {
 	return &shell{Title: "Logging you in", Content: []app.UI{app.P().Text("Checking your login link…")}}
-}
-
-type account struct{ app.Compo }
-
-func (p *account) Render() app.UI {
-	return &shell{Title: "Your account", Content: []app.UI{app.P().Text("Loading your account…")}}
 }

@@ -28,6 +28,7 @@ type Instance struct {
 	Users      auth.UserStore
 	Challenges auth.ChallengeStore
 	Sessions   auth.SessionStore
+	Limiter    auth.Limiter
 	Auth       *auth.Service
 	closers    []func() error
 }
@@ -64,7 +65,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (in *Instanc
 	if cfg.RedisURL == "" {
 		mem := memstore.New()
 		in.closers = append(in.closers, mem.Close)
-		in.Challenges, in.Sessions = mem, mem
+		in.Challenges, in.Sessions, in.Limiter = mem, mem, mem
 		log.Info("challenge and session store ready", "store", "in-process")
 	} else {
 		rc, err := redisstore.Open(openCtx, cfg.RedisURL)
@@ -73,7 +74,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (in *Instanc
 		}
 		in.closers = append(in.closers, rc.Close)
 		rs := redisstore.New(rc, cfg.RedisPrefix)
-		in.Challenges, in.Sessions = rs, rs
+		in.Challenges, in.Sessions, in.Limiter = rs, rs, rs
 		log.Info("challenge and session store ready", "store", "redis")
 	}
 
@@ -107,6 +108,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (in *Instanc
 		TrustedProxies: cfg.TrustedProxies,
 		PWA:            app,
 		Auth:           in.Auth,
+		Limiter:        in.Limiter,
 		RememberFor:    cfg.RememberFor,
 		Ready: []httpapi.Check{
 			{Name: "database", Ping: in.Users.Ping},

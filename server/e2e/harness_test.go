@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 	"github.com/latchkey/latchkey/server/boot"
 	"github.com/latchkey/latchkey/server/config"
@@ -103,12 +104,18 @@ func (w testWriter) Write(p []byte) (int, error) {
 // exceptions and Content-Security-Policy violations are collected so tests
 // can assert the page ran cleanly.
 type browser struct {
-	ctx context.Context
-	t   testing.TB
+	ctx  context.Context
+	t    testing.TB
+	logs *problemLog
+}
 
+type problemLog struct {
 	mu       sync.Mutex
 	problems []string
 }
+
+// on returns the same tab reporting failures to t (a subtest's).
+func (b *browser) on(t testing.TB) *browser { return &browser{ctx: b.ctx, t: t, logs: b.logs} }
 
 func newBrowser(t testing.TB) *browser {
 	t.Helper()
@@ -134,7 +141,7 @@ func newBrowser(t testing.TB) *browser {
 		cancelB()
 		cancelA()
 	})
-	b := &browser{ctx: ctx, t: t}
+	b := &browser{ctx: ctx, t: t, logs: &problemLog{}}
 	// The first Run starts the browser; it must not carry a timeout.
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("starting Chromium (%s): %v", exe, err)
@@ -146,7 +153,7 @@ func newBrowser(t testing.TB) *browser {
 				return
 			}
 			if m.Type == chromedp.ConsoleError || m.IsException() || strings.Contains(m.Text, "Content Security Policy") {
-				b.problem(m.String())
+				b.problem(m.String() + " (" + m.URL + ")")
 			}
 		}
 	}()
@@ -154,19 +161,26 @@ func newBrowser(t testing.TB) *browser {
 }
 
 func (b *browser) problem(s string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.problems = append(b.problems, s)
+	b.logs.mu.Lock()
+	defer b.logs.mu.Unlock()
+	b.logs.problems = append(b.logs.problems, s)
 }
 
+// loggedOut is the console line of a visitor's session check: the browser
+// logs every 401, and a logged-out /api/me is one by design.
+const loggedOut = "401 (Unauthorized) (http://localhost"
+
 // Problems returns what went wrong in the page so far, minus messages a
-// test provoked on purpose (matched by substring).
+// test provoked on purpose (matched by substring) and logged-out checks.
 func (b *browser) Problems(expected ...string) []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.logs.mu.Lock()
+	defer b.logs.mu.Unlock()
 	var out []string
 next:
-	for _, p := range b.problems {
+	for _, p := range b.logs.problems {
+		if strings.Contains(p, loggedOut) && strings.HasSuffix(p, "/api/me)") {
+			continue
+		}
 		for _, e := range expected {
 			if strings.Contains(p, e) {
 				continue next
@@ -240,4 +254,68 @@ func waitText(sel, want string) chromedp.Action[chromedp.Void] {
 			}
 		}
 	})
+}
+
+// authenticator adds a CTAP2 platform authenticator to the tab, able to
+// hold discoverable credentials and verify the user, and returns its id.
+func (b *browser) authenticator(verified bool) webauthn.AuthenticatorID {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+		b.fail(err)
+	}
+	res, err := chromedp.Call(ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
+		Options: &webauthn.VirtualAuthenticatorOptions{
+			Protocol:                    webauthn.AuthenticatorProtocolCtap2,
+			Ctap2version:                webauthn.Ctap2versionCtap21,
+			Transport:                   webauthn.AuthenticatorTransportInternal,
+			HasResidentKey:              true,
+			HasUserVerification:         true,
+			IsUserVerified:              verified,
+			AutomaticPresenceSimulation: true,
+		},
+	})
+	if err != nil {
+		b.fail(err)
+	}
+	return res.AuthenticatorID
+}
+
+// setVerified makes the authenticator pass or fail user verification;
+// failing is what a cancelled prompt looks like to the page.
+func (b *browser) setVerified(id webauthn.AuthenticatorID, ok bool) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, webauthn.SetUserVerified, webauthn.SetUserVerifiedParams{AuthenticatorID: id, IsUserVerified: ok}); err != nil {
+		b.fail(err)
+	}
+}
+
+// storedCredentials lists what an authenticator holds.
+func (b *browser) storedCredentials(id webauthn.AuthenticatorID) []*webauthn.Credential {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	res, err := chromedp.Call(ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: id})
+	if err != nil {
+		b.fail(err)
+	}
+	return res.Credentials
+}
+
+// typeInto replaces the value of an input as a person typing would.
+func typeInto(sel, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.WaitEnabled(chromedp.CSS(sel)),
+		chromedp.Clear(chromedp.CSS(sel)),
+		chromedp.SendKeys(chromedp.CSS(sel), value),
+	)
+}
+
+// wasmReady waits until Go runs in the page: only the wasm renders the
+// navigation links, once it knows whether someone is logged in.
+func wasmReady() chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(chromedp.CSS(".nav a"))
 }

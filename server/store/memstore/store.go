@@ -26,6 +26,8 @@ type Store struct {
 	sessions   map[string]session
 	// byUser indexes sessions by user for ListByUser.
 	byUser map[int64]map[string]struct{}
+	// limits backs Allow; see limiter.go.
+	limits limiters
 
 	stop     chan struct{}
 	done     chan struct{}
@@ -131,6 +133,7 @@ func (s *Store) purge() {
 			s.removeSession(id, e.s.UserID)
 		}
 	}
+	s.limits.purge(now)
 }
 
 // Ping always succeeds unless ctx is done: there is nothing to reach.

@@ -1,0 +1,173 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/server/auth"
+)
+
+// Limiter runs the auth.Limiter contract. open must return a fresh limiter,
+// with no attempts recorded, for each subtest; the subtests run in parallel.
+//
+// Refilling is tested with real time (2 events per 400ms, so a token every
+// 200ms), since a Redis server's clock cannot be injected; the suite takes
+// well under a second.
+func Limiter(t *testing.T, open func(t *testing.T) auth.Limiter) {
+	t.Helper()
+	for _, tc := range []struct {
+		name string
+		fn   func(t *testing.T, l auth.Limiter)
+	}{
+		{"a burst is allowed at once, then attempts are refused", limBurst},
+		{"keys are limited apart", limKeysApart},
+		{"a refused attempt does not count", limRefusalFree},
+		{"an invalid limit is an error", limInvalid},
+		{"of concurrent attempts exactly a burst is allowed", limConcurrent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+// limFast refills a token every 200ms.
+var limFast = auth.Limit{Events: 2, Per: 400 * time.Millisecond, Burst: 2}
+
+// limSlow refills a token every 12s: never within a test.
+var limSlow = auth.Limit{Events: 5, Per: time.Minute, Burst: 5}
+
+func limCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func limAllow(t *testing.T, l auth.Limiter, key string, lim auth.Limit) (bool, time.Duration) {
+	t.Helper()
+	ok, retry, err := l.Allow(limCtx(t), key, lim)
+	if err != nil {
+		t.Fatalf("Allow(%q, %+v): %v", key, lim, err)
+	}
+	return ok, retry
+}
+
+func limWantAllowed(t *testing.T, l auth.Limiter, key string, lim auth.Limit, what string) {
+	t.Helper()
+	if ok, retry := limAllow(t, l, key, lim); !ok {
+		t.Fatalf("%s: Allow(%q) refused, retry after %v; want allowed", what, key, retry)
+	}
+}
+
+// limWantRefused checks that the attempt is refused with a retryAfter in
+// (0, Per] and returns it.
+func limWantRefused(t *testing.T, l auth.Limiter, key string, lim auth.Limit, what string) time.Duration {
+	t.Helper()
+	ok, retry := limAllow(t, l, key, lim)
+	if ok {
+		t.Fatalf("%s: Allow(%q) allowed; want refused", what, key)
+	}
+	if retry <= 0 || retry > lim.Per {
+		t.Fatalf("%s: Allow(%q) refused with retry after %v; want within (0, %v]", what, key, retry, lim.Per)
+	}
+	return retry
+}
+
+func limBurst(t *testing.T, l auth.Limiter) {
+	for i := range limSlow.Burst {
+		limWantAllowed(t, l, "k", limSlow, fmt.Sprintf("attempt %d of the burst", i+1))
+	}
+	limWantRefused(t, l, "k", limSlow, "attempt past the burst")
+	limWantRefused(t, l, "k", limSlow, "another attempt past the burst")
+}
+
+func limKeysApart(t *testing.T, l auth.Limiter) {
+	for range limSlow.Burst {
+		limWantAllowed(t, l, "login:ip:192.0.2.1", limSlow, "first key")
+	}
+	limWantRefused(t, l, "login:ip:192.0.2.1", limSlow, "first key exhausted")
+	// Neither a different key nor one that extends the exhausted one is
+	// affected.
+	for _, key := range []string{"login:ip:192.0.2.2", "login:ip:192.0.2.10"} {
+		for range limSlow.Burst {
+			limWantAllowed(t, l, key, limSlow, "other key")
+		}
+		limWantRefused(t, l, key, limSlow, "other key exhausted")
+	}
+}
+
+func limRefusalFree(t *testing.T, l auth.Limiter) {
+	for range limFast.Burst {
+		limWantAllowed(t, l, "k", limFast, "within the burst")
+	}
+	first := limWantRefused(t, l, "k", limFast, "first refusal")
+	// Were refusals counted, each would push the next token further out.
+	for range 3 {
+		if retry := limWantRefused(t, l, "k", limFast, "repeated refusal"); retry > first {
+			t.Fatalf("a repeated refusal says retry after %v, later than the first's %v", retry, first)
+		}
+	}
+	time.Sleep(first)
+	limWantAllowed(t, l, "k", limFast, "after waiting retryAfter")
+	limWantRefused(t, l, "k", limFast, "the one refilled token taken")
+}
+
+func limInvalid(t *testing.T, l auth.Limiter) {
+	for _, lim := range []auth.Limit{
+		{},
+		{Events: 0, Per: time.Minute, Burst: 5},
+		{Events: -1, Per: time.Minute, Burst: 5},
+		{Events: 5, Per: 0, Burst: 5},
+		{Events: 5, Per: -time.Minute, Burst: 5},
+		{Events: 5, Per: time.Minute, Burst: 0},
+		{Events: 5, Per: time.Minute, Burst: -1},
+	} {
+		ok, _, err := l.Allow(limCtx(t), "k", lim)
+		if err == nil {
+			t.Errorf("Allow with %+v = %v, nil; want an error", lim, ok)
+		} else if ok {
+			t.Errorf("Allow with %+v = true, %v; want false with the error", lim, err)
+		}
+	}
+	// None of that counted against the key.
+	for range limSlow.Burst {
+		limWantAllowed(t, l, "k", limSlow, "after invalid limits")
+	}
+}
+
+func limConcurrent(t *testing.T, l auth.Limiter) {
+	const attempts = 20
+	ctx := limCtx(t)
+	start := make(chan struct{})
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		allowed  int
+		failures []error
+	)
+	for range attempts {
+		wg.Go(func() {
+			<-start
+			ok, _, err := l.Allow(ctx, "contested", limSlow)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failures = append(failures, err)
+			} else if ok {
+				allowed++
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range failures {
+		t.Errorf("Allow: %v", err)
+	}
+	if allowed != limSlow.Burst {
+		t.Fatalf("%d of %d concurrent attempts allowed; want exactly %d", allowed, attempts, limSlow.Burst)
+	}
+}
