@@ -28,6 +28,8 @@ type Options struct {
 	// any session this long after its login.
 	SessionIdle     time.Duration
 	SessionLifetime time.Duration
+	// ReauthWindow is how recent a login must be to change passkeys.
+	ReauthWindow time.Duration
 	// Now is the clock; tests inject one to expire things without sleeping.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -69,6 +71,9 @@ func New(users UserStore, challenges ChallengeStore, sessions SessionStore, opts
 	}
 	if opts.SessionIdle <= 0 || opts.SessionIdle > opts.SessionLifetime {
 		opts.SessionIdle = opts.SessionLifetime
+	}
+	if opts.ReauthWindow <= 0 {
+		opts.ReauthWindow = 5 * time.Minute
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -81,6 +81,10 @@ func (s *Server) routes() {
 	if s.opts.Auth != nil {
 		s.mux.Handle("POST "+shared.APISignupBegin, handlerFunc(s.signupBegin))
 		s.mux.Handle("POST "+shared.APISignupFinish, handlerFunc(s.signupFinish))
+		s.mux.Handle("POST "+shared.APILoginBegin, handlerFunc(s.loginBegin))
+		s.mux.Handle("POST "+shared.APILoginFinish, handlerFunc(s.loginFinish))
+		s.mux.Handle("GET "+shared.APILoginRemembered, handlerFunc(s.remembered))
+		s.mux.Handle("POST "+shared.APILoginForget, handlerFunc(s.forget))
 		s.mux.Handle("GET "+shared.APIMe, s.requireSession(s.me))
 		s.mux.Handle("POST "+shared.APILogout, handlerFunc(s.logout))
 	}

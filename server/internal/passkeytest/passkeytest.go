@@ -120,6 +120,23 @@ func (a *Authenticator) assert(rp virtualwebauthn.RelyingParty, cred *virtualweb
 	return json.RawMessage(virtualwebauthn.CreateAssertionResponse(rp, a.auth, *cred, opts))
 }
 
+// LoginClaimingHandle asserts with the newest passkey but claims another
+// user handle, as a forged discoverable login would.
+func (a *Authenticator) LoginClaimingHandle(handle []byte, optionsJSON []byte) (json.RawMessage, error) {
+	opts, err := virtualwebauthn.ParseAssertionOptions(string(optionsJSON))
+	if err != nil {
+		return nil, err
+	}
+	n := len(a.auth.Credentials)
+	if n == 0 {
+		return nil, errors.New("no passkey")
+	}
+	c := &a.auth.Credentials[n-1]
+	c.Counter++
+	a.auth.Options.UserHandle = handle
+	return json.RawMessage(virtualwebauthn.CreateAssertionResponse(a.RP, a.auth, *c, *opts)), nil
+}
+
 // SetCounter sets a passkey's signature counter (to fake a clone).
 func (a *Authenticator) SetCounter(credentialID []byte, n uint32) {
 	for i := range a.auth.Credentials {

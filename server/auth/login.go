@@ -1,0 +1,226 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/latchkey/latchkey/shared"
+)
+
+// FindUser matches a username or an email address without regard to case.
+func (s *Service) FindUser(ctx context.Context, usernameOrEmail string) (*User, error) {
+	name := strings.TrimSpace(usernameOrEmail)
+	if name == "" || len(name) > emailMax {
+		return nil, errUserNotFound()
+	}
+	// Usernames cannot hold '@', so the two never collide.
+	var (
+		u   *User
+		err error
+	)
+	if strings.Contains(name, "@") {
+		u, err = s.users.UserByEmail(ctx, name)
+	} else {
+		u, err = s.users.UserByUsername(ctx, name)
+	}
+	if errors.Is(err, ErrNotFound) {
+		return nil, errUserNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find user: %w", err)
+	}
+	return u, nil
+}
+
+// LoginBegin starts a login. With a name, the request options list exactly
+// that user's passkeys; without one, it is a discoverable login and the
+// authenticator says whose passkey it used.
+func (s *Service) LoginBegin(ctx context.Context, req shared.LoginBeginRequest) (*shared.CeremonyResponse, error) {
+	var (
+		assertion *protocol.CredentialAssertion
+		session   *webauthn.SessionData
+		c         = &ceremony{Kind: kindLogin}
+		username  string
+		err       error
+	)
+	if strings.TrimSpace(req.UsernameOrEmail) == "" {
+		assertion, session, err = s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(s.userVerification()))
+	} else {
+		u, ferr := s.FindUser(ctx, req.UsernameOrEmail)
+		if ferr != nil {
+			return nil, ferr
+		}
+		wu, werr := s.waUserOf(ctx, u)
+		if werr != nil {
+			return nil, werr
+		}
+		assertion, session, err = s.wa.BeginLogin(wu, webauthn.WithUserVerification(s.userVerification()))
+		c.UserID, username = u.ID, u.Username
+	}
+	if err != nil {
+		return nil, fmt.Errorf("begin login: %w", err)
+	}
+	c.WebAuthn = *session
+	id, err := s.putCeremony(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := json.Marshal(assertion.Response)
+	if err != nil {
+		return nil, fmt.Errorf("encode request options: %w", err)
+	}
+	return &shared.CeremonyResponse{Ceremony: id, Username: username, Options: opts}, nil
+}
+
+// LoginFinish verifies an assertion and opens a session. The ceremony is
+// consumed first, so neither it nor the assertion can be replayed.
+func (s *Service) LoginFinish(ctx context.Context, req shared.LoginFinishRequest, client Client) (*User, *Session, string, error) {
+	c, err := s.takeCeremony(ctx, req.Ceremony, kindLogin)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	u, p, err := s.verifyAssertion(ctx, c, req.Credential)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	sess, token, err := s.StartSession(ctx, u, MethodPasskey, client)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	s.log.InfoContext(ctx, "logged in", "user", u.UID, "passkey", p.UID, "discoverable", c.UserID == 0)
+	return u, sess, token, nil
+}
+
+// verifyAssertion checks an AuthenticationResponseJSON against a login
+// ceremony and records the passkey's use.
+func (s *Service) verifyAssertion(ctx context.Context, c *ceremony, raw json.RawMessage) (*User, *Passkey, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil, FieldError("credential", "The credential is missing.")
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(raw)
+	if err != nil {
+		return nil, nil, rejected(err)
+	}
+	var u *User
+	if c.UserID != 0 {
+		// The passkey must be one of this user's: the library checks the
+		// credential id against the user's list and the user handle, if
+		// the authenticator sent one, against the user.
+		if u, err = s.users.UserByID(ctx, c.UserID); err != nil {
+			return nil, nil, s.lookupFailed(err)
+		}
+		wu, err := s.waUserOf(ctx, u)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := s.wa.ValidateLogin(wu, c.WebAuthn, parsed); err != nil {
+			return nil, nil, rejected(err)
+		}
+	} else {
+		// Discoverable: the user handle in the assertion names the user,
+		// and the credential must be one of that user's passkeys.
+		handler := func(rawID, userHandle []byte) (webauthn.User, error) {
+			found, err := s.users.UserByHandle(ctx, userHandle)
+			if err != nil {
+				return nil, err
+			}
+			u = found
+			return s.waUserOf(ctx, found)
+		}
+		if _, _, err := s.wa.ValidatePasskeyLogin(handler, c.WebAuthn, parsed); err != nil {
+			return nil, nil, rejected(err)
+		}
+	}
+
+	p, err := s.users.PasskeyByCredentialID(ctx, parsed.RawID)
+	if err != nil {
+		return nil, nil, s.lookupFailed(err)
+	}
+	// The library matched the credential against the user's list; the
+	// stored owner is checked again so that no code path can mix users up.
+	if p.UserID != u.ID {
+		return nil, nil, rejected(errors.New("passkey owner does not match the user"))
+	}
+	count := parsed.Response.AuthenticatorData.Counter
+	// Zero means the authenticator keeps no counter (synced passkeys,
+	// Safari). A counter that does not move forward means two devices hold
+	// the same key: refuse, and say so in the log.
+	if count != 0 && count <= p.SignCount {
+		s.log.WarnContext(ctx, "sign count did not increase: possible cloned authenticator",
+			"user", u.UID, "passkey", p.UID, "stored", p.SignCount, "presented", count)
+		return nil, nil, rejected(fmt.Errorf("sign count %d does not exceed stored %d", count, p.SignCount))
+	}
+	flags := parsed.Response.AuthenticatorData.Flags
+	if err := s.users.RecordPasskeyUse(ctx, p.ID, count, flags.HasBackupState(), s.opts.Now().UTC()); err != nil {
+		if ErrorCode(err) == codeCredentialRejected {
+			s.log.WarnContext(ctx, "sign count raced or went backwards: possible cloned authenticator", "user", u.UID, "passkey", p.UID)
+		}
+		return nil, nil, err
+	}
+	return u, p, nil
+}
+
+// lookupFailed turns a store miss during verification into a rejection: a
+// deleted user or passkey simply cannot log in.
+func (s *Service) lookupFailed(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return rejected(err)
+	}
+	return err
+}
+
+// waUserOf presents a stored user and their passkeys to go-webauthn.
+func (s *Service) waUserOf(ctx context.Context, u *User) (*waUser, error) {
+	keys, err := s.users.Passkeys(ctx, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("passkeys of user: %w", err)
+	}
+	creds := make([]webauthn.Credential, 0, len(keys))
+	for _, p := range keys {
+		creds = append(creds, toWebAuthn(p))
+	}
+	return &waUser{handle: u.Handle, name: u.Username, displayName: u.DisplayName, creds: creds}, nil
+}
+
+func toWebAuthn(p Passkey) webauthn.Credential {
+	transports := make([]protocol.AuthenticatorTransport, 0, len(p.Transports))
+	for _, t := range p.Transports {
+		transports = append(transports, protocol.AuthenticatorTransport(t))
+	}
+	return webauthn.Credential{
+		ID:              p.CredentialID,
+		PublicKey:       p.PublicKey,
+		AttestationType: p.AttestationType,
+		Transport:       transports,
+		Flags: webauthn.CredentialFlags{
+			UserPresent:    true,
+			BackupEligible: p.BackupEligible,
+			BackupState:    p.BackupState,
+		},
+		Authenticator: webauthn.Authenticator{AAGUID: p.AAGUID, SignCount: p.SignCount},
+	}
+}
+
+// Remembered returns the user a remembered-user cookie names.
+func (s *Service) Remembered(ctx context.Context, uid string) (*User, error) {
+	if uid == "" || len(uid) > 64 {
+		return nil, Errorf(shared.CodeNotRemembered, "No user is remembered on this device.")
+	}
+	u, err := s.users.UserByUID(ctx, uid)
+	if errors.Is(err, ErrNotFound) {
+		return nil, Errorf(shared.CodeNotRemembered, "No user is remembered on this device.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("remembered user: %w", err)
+	}
+	return u, nil
+}
+
+func errUserNotFound() *Error {
+	return &Error{Code: shared.CodeUserNotFound, Field: "username_or_email", Message: "No matching user found"}
+}
