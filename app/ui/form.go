@@ -55,7 +55,7 @@ func (f field) render() app.UI {
 		input,
 		app.If(f.Hint != "" && f.Error == "", func() app.UI { return app.Span().Class("hint").Text(f.Hint) }),
 		app.If(f.Error != "", func() app.UI {
-			return app.Span().Class("field-error").ID(f.ID + "-error").Attr("role", "alert").Text(f.Error)
+			return app.Span().Class("field-error").ID(f.ID+"-error").Attr("role", "alert").Text(f.Error)
 		}),
 	)
 }

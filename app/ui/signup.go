@@ -35,7 +35,9 @@ func (p *signup) Render() app.UI {
 			field{ID: "display_name", Label: "Display name (optional)", Type: "text", Autocomplete: "name", Value: &p.displayName,
 				Error: p.errs.Fields["display_name"], Disabled: p.busy}.render(),
 			app.Button().Class("button").ID("signup-submit").Type("submit").Disabled(p.busy || p.unsupported).Text("Create account"),
-			app.If(p.busy, func() app.UI { return app.P().Class("progress").ID("signup-progress").Aria("live", "polite").Text(p.progress) }),
+			app.If(p.busy, func() app.UI {
+				return app.P().Class("progress").ID("signup-progress").Aria("live", "polite").Text(p.progress)
+			}),
 			app.If(p.errs.Form != "", func() app.UI {
 				return app.P().Class("form-error").ID("signup-error").Attr("role", "alert").Text(p.errs.Form)
 			}),

@@ -85,6 +85,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (in *Instanc
 		CeremonyTTL:      cfg.CeremonyTTL,
 		SessionIdle:      cfg.SessionIdle,
 		SessionLifetime:  cfg.SessionLifetime,
+		ReauthWindow:     cfg.ReauthWindow,
 		Logger:           log,
 	})
 	if err != nil {
