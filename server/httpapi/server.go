@@ -87,6 +87,13 @@ func (s *Server) routes() {
 		s.mux.Handle("POST "+shared.APILoginForget, handlerFunc(s.forget))
 		s.mux.Handle("GET "+shared.APIMe, s.requireSession(s.me))
 		s.mux.Handle("POST "+shared.APILogout, handlerFunc(s.logout))
+		s.mux.Handle("GET "+shared.APIPasskeys, s.requireSession(s.passkeys))
+		s.mux.Handle("POST "+shared.APIPasskeysBegin, s.requireSession(s.passkeyBegin))
+		s.mux.Handle("POST "+shared.APIPasskeysFinish, s.requireSession(s.passkeyFinish))
+		s.mux.Handle("PATCH "+shared.APIPasskey, s.requireSession(s.passkeyRename))
+		s.mux.Handle("DELETE "+shared.APIPasskey, s.requireSession(s.passkeyDelete))
+		s.mux.Handle("GET "+shared.APISessions, s.requireSession(s.sessions))
+		s.mux.Handle("DELETE "+shared.APISession, s.requireSession(s.sessionEnd))
 	}
 	// Unknown API paths get a JSON 404 rather than the app's HTML.
 	s.mux.Handle("/api/", handlerFunc(func(w http.ResponseWriter, r *http.Request) error {

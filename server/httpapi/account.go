@@ -1,0 +1,130 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/latchkey/latchkey/server/auth"
+	"github.com/latchkey/latchkey/shared"
+)
+
+func (s *Server) passkeys(w http.ResponseWriter, r *http.Request) error {
+	a := current(r)
+	keys, err := s.opts.Auth.Passkeys(r.Context(), a.user)
+	if err != nil {
+		return err
+	}
+	out := shared.PasskeysResponse{Passkeys: make([]shared.Passkey, 0, len(keys))}
+	for _, p := range keys {
+		out.Passkeys = append(out.Passkeys, apiPasskey(p))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) passkeyBegin(w http.ResponseWriter, r *http.Request) error {
+	var req struct{}
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+	}
+	a := current(r)
+	resp, err := s.opts.Auth.PasskeyBegin(r.Context(), a.session, a.user)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) passkeyFinish(w http.ResponseWriter, r *http.Request) error {
+	var req shared.PasskeyFinishRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	a := current(r)
+	p, err := s.opts.Auth.PasskeyFinish(r.Context(), a.session, a.user, req, s.client(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, shared.PasskeyResponse{Passkey: apiPasskey(*p)})
+	return nil
+}
+
+func (s *Server) passkeyRename(w http.ResponseWriter, r *http.Request) error {
+	var req shared.PasskeyRenameRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	p, err := s.opts.Auth.RenamePasskey(r.Context(), current(r).user, r.PathValue("id"), req.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, shared.PasskeyResponse{Passkey: apiPasskey(*p)})
+	return nil
+}
+
+func (s *Server) passkeyDelete(w http.ResponseWriter, r *http.Request) error {
+	a := current(r)
+	if err := s.opts.Auth.DeletePasskey(r.Context(), a.session, a.user, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) sessions(w http.ResponseWriter, r *http.Request) error {
+	a := current(r)
+	list, err := s.opts.Auth.Sessions(r.Context(), a.user.ID)
+	if err != nil {
+		return err
+	}
+	out := shared.SessionsResponse{Sessions: make([]shared.Session, 0, len(list))}
+	for _, sess := range list {
+		out.Sessions = append(out.Sessions, shared.Session{
+			ID:         sess.ID,
+			Current:    sess.ID == a.session.ID,
+			Method:     sess.Method,
+			UserAgent:  sess.UserAgent,
+			IP:         sess.IP,
+			CreatedAt:  sess.CreatedAt,
+			LastSeenAt: sess.LastSeenAt,
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) sessionEnd(w http.ResponseWriter, r *http.Request) error {
+	a := current(r)
+	if err := s.opts.Auth.EndUserSession(r.Context(), a.user.ID, r.PathValue("id")); err != nil {
+		return err
+	}
+	if r.PathValue("id") == a.session.ID {
+		s.setCookie(w, s.sessionCookieName(), "", zeroTime)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func apiPasskey(p auth.Passkey) shared.Passkey {
+	name, icon := auth.PasskeyLabel(p)
+	out := shared.Passkey{
+		ID:                p.UID,
+		Name:              p.Name,
+		AuthenticatorName: name,
+		AuthenticatorIcon: icon,
+		Synced:            p.BackupState,
+		BackupEligible:    p.BackupEligible,
+		Transports:        p.Transports,
+		CreatedAt:         p.CreatedAt,
+	}
+	if out.Transports == nil {
+		out.Transports = []string{}
+	}
+	if !p.LastUsedAt.IsZero() {
+		t := p.LastUsedAt
+		out.LastUsedAt = &t
+	}
+	return out
+}
