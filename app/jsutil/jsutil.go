@@ -33,13 +33,23 @@ func Await(ctx context.Context, p js.Value) (js.Value, error) {
 		ch <- result{err: ToError(arg0(args))}
 		return nil
 	})
-	defer onOK.Release()
-	defer onErr.Release()
+	release := func() {
+		onOK.Release()
+		onErr.Release()
+	}
 	p.Call("then", onOK, onErr)
 	select {
 	case r := <-ch:
+		release()
 		return r.v, r.err
 	case <-ctx.Done():
+		// The promise will still settle (an aborted WebAuthn request
+		// rejects a moment later) and call back into Go; the callbacks must
+		// live until then.
+		go func() {
+			<-ch
+			release()
+		}()
 		return js.Undefined(), ctx.Err()
 	}
 }

@@ -15,11 +15,15 @@ type signup struct {
 	progress                     string
 	errs                         formErrors
 	unsupported                  bool
+	ui                           app.Context // see login.ui
 }
 
 func (p *signup) OnNav(ctx app.Context) { ctx.Page().SetTitle("Create your account — Latchkey") }
 
-func (p *signup) OnMount(ctx app.Context) { p.unsupported = !credentials.Supported() }
+func (p *signup) OnMount(ctx app.Context) {
+	p.ui = ctx
+	p.unsupported = !credentials.Supported()
+}
 
 func (p *signup) Render() app.UI {
 	return &shell{Title: "Create your account", Content: []app.UI{
@@ -51,6 +55,7 @@ func (p *signup) Render() app.UI {
 
 func (p *signup) submit(ctx app.Context, e app.Event) {
 	e.PreventDefault()
+	ctx = p.ui
 	if p.busy {
 		return
 	}

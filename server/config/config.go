@@ -96,9 +96,18 @@ func Load(getenv func(string) string) (*Config, error) {
 	case u.Path != "" && u.Path != "/", u.RawQuery != "", u.Fragment != "", u.User != nil:
 		e.fail("PUBLIC_URL", "must be an origin only (scheme://host[:port]), got %q", raw)
 	default:
-		c.PublicURL = &url.URL{Scheme: u.Scheme, Host: u.Host}
+		// Browsers leave a scheme's default port out of the origin they
+		// report, and WebAuthn compares origins exactly.
+		host := u.Host
+		if p := u.Port(); (u.Scheme == "https" && p == "443") || (u.Scheme == "http" && p == "80") {
+			host = u.Hostname()
+			if strings.Contains(host, ":") {
+				host = "[" + host + "]"
+			}
+		}
+		c.PublicURL = &url.URL{Scheme: u.Scheme, Host: strings.ToLower(host)}
 		c.Origin = c.PublicURL.String()
-		c.RPID = u.Hostname()
+		c.RPID = strings.ToLower(u.Hostname())
 	}
 
 	if c.DatabaseURL != "" {

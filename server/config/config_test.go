@@ -35,6 +35,19 @@ func TestPublicURLGivesOriginAndRPID(t *testing.T) {
 	}
 }
 
+func TestPublicURLDropsTheDefaultPort(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://Login.Example.com:443": "https://login.example.com",
+		"http://example.com:80":         "http://example.com",
+		"http://localhost:8080":         "http://localhost:8080",
+	} {
+		c, err := load(map[string]string{"PUBLIC_URL": raw})
+		if err != nil || c.Origin != want {
+			t.Errorf("%s: origin %v, %v; want %s", raw, c, err, want)
+		}
+	}
+}
+
 func TestRejectsBadValuesNamingTheVariable(t *testing.T) {
 	cases := map[string]map[string]string{
 		"PUBLIC_URL":                 {"PUBLIC_URL": "ftp://x"},

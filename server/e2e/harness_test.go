@@ -79,7 +79,12 @@ func start(t testing.TB, env map[string]string) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// E2E_LOG=info shows every request of the instance in the test log.
+	level := slog.LevelWarn
+	if os.Getenv("E2E_LOG") == "info" {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
 	in, err := boot.New(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -151,6 +156,9 @@ func newBrowser(t testing.TB) *browser {
 		for m, err := range messages {
 			if err != nil {
 				return
+			}
+			if os.Getenv("E2E_LOG") == "info" {
+				t.Logf("console: %s", m.String())
 			}
 			if m.Type == chromedp.ConsoleError || m.IsException() || strings.Contains(m.Text, "Content Security Policy") {
 				b.problem(m.String() + " (" + m.URL + ")")
@@ -289,6 +297,19 @@ func (b *browser) setVerified(id webauthn.AuthenticatorID, ok bool) {
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
 	if _, err := chromedp.Call(ctx, webauthn.SetUserVerified, webauthn.SetUserVerifiedParams{AuthenticatorID: id, IsUserVerified: ok}); err != nil {
+		b.fail(err)
+	}
+}
+
+// setPresence turns automatic user-presence simulation on or off. With it
+// off, a prompt waits as for a person who has not touched anything yet;
+// passkey autofill (conditional mediation) then stays pending, as it does
+// until a person picks a passkey from the username field.
+func (b *browser) setPresence(id webauthn.AuthenticatorID, on bool) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, webauthn.SetAutomaticPresenceSimulation, webauthn.SetAutomaticPresenceSimulationParams{AuthenticatorID: id, Enabled: on}); err != nil {
 		b.fail(err)
 	}
 }

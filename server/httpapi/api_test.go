@@ -194,7 +194,7 @@ func TestSignupAPI(t *testing.T) {
 			})
 
 			t.Run("answers 400 for unknown fields and malformed JSON, never 500", func(t *testing.T) {
-				for _, body := range []string{`{"username":"a","email":"b","admin":true}`, `{"username":`, `[]`, `"x"`, ``, `{"username":1}`} {
+				for _, body := range []string{`{"username":"a","email":"b","admin":true}`, `{"username":`, `[]`, `"x"`, ``, `{"username":1}`, `null`} {
 					status, eb, _ := post(t, newJarClient(), a.URL+shared.APISignupBegin, "application/json", body)
 					if status != 400 || eb.Error.Code != shared.CodeInvalidInput {
 						t.Errorf("%q: %d %+v", body, status, eb)

@@ -110,7 +110,9 @@ func clientIP(r *http.Request, trusted []*net.IPNet) string {
 	if !isTrusted(host, trusted) {
 		return host
 	}
-	hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+	// Several X-Forwarded-For lines form one list (RFC 9110 §5.3); proxies
+	// that add their own line would otherwise let a client's line win.
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
 		hop := strings.TrimSpace(hops[i])
 		if net.ParseIP(hop) == nil {
