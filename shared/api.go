@@ -109,9 +109,11 @@ type PasskeyRenameRequest struct {
 
 // Session is one signed-in session of the user.
 type Session struct {
-	ID         string    `json:"id"`
-	Current    bool      `json:"current"`
-	Method     string    `json:"method"`
+	ID      string `json:"id"`
+	Current bool   `json:"current"`
+	Method  string `json:"method"`
+	// Device names the browser and platform, e.g. "Chrome on Mac".
+	Device     string    `json:"device"`
 	UserAgent  string    `json:"user_agent"`
 	IP         string    `json:"ip"`
 	CreatedAt  time.Time `json:"created_at"`

@@ -1,21 +1,41 @@
 package ui
 
 import (
+	"context"
 	"net/url"
+	"strings"
+	"time"
 
+	"github.com/latchkey/latchkey/app/client"
+	"github.com/latchkey/latchkey/app/credentials"
 	"github.com/latchkey/latchkey/shared"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
-// account is the logged-in person's page; anyone else is sent to log in.
+// account is the logged-in person's page: who they are, their passkeys and
+// their sessions. Anyone else is sent to log in.
 type account struct {
 	app.Compo
 
 	session session
+	ui      app.Context // see login.ui
+
+	keysStatus loadStatus
+	keys       []shared.Passkey
+	sessions   []shared.Session
+
+	busy     bool
+	progress string
+	errMsg   string
+
+	renaming   string // id of the passkey being renamed
+	renameTo   string
+	confirming string // id of the passkey awaiting delete confirmation
 }
 
 func (p *account) OnMount(ctx app.Context) {
-	ctx.ObserveState(stateSession, &p.session).OnChange(func() { p.guard(ctx) })
+	p.ui = ctx
+	ctx.ObserveState(stateSession, &p.session).OnChange(func() { p.sessionChanged(ctx) })
 }
 
 func (p *account) OnNav(ctx app.Context) {
@@ -24,15 +44,42 @@ func (p *account) OnNav(ctx app.Context) {
 		return
 	}
 	ctx.GetState(stateSession, &p.session)
-	p.guard(ctx)
+	p.sessionChanged(ctx)
 }
 
-// guard sends a visitor without a session to the login page, which brings
-// them back here afterwards.
-func (p *account) guard(ctx app.Context) {
-	if p.session.Status == loaded && p.session.User == nil {
+// sessionChanged sends a visitor without a session to the login page
+// (which brings them back) and loads the lists once someone is logged in.
+func (p *account) sessionChanged(ctx app.Context) {
+	switch {
+	case p.session.Status == loaded && p.session.User == nil:
 		ctx.Navigate(shared.PageLogin + "?next=" + url.QueryEscape(shared.PageAccount))
+	case p.session.LoggedIn() && p.keysStatus == notLoaded:
+		p.reload(ctx)
 	}
+}
+
+// reload fetches the passkeys and sessions.
+func (p *account) reload(ctx app.Context) {
+	p.keysStatus = loading
+	ctx.Async(func() {
+		c, cancel := requestContext()
+		defer cancel()
+		keys, err := api.Passkeys(c)
+		var list *shared.SessionsResponse
+		if err == nil {
+			list, err = api.Sessions(c)
+		}
+		p.ui.Dispatch(func(ctx app.Context) {
+			if err != nil {
+				p.keysStatus, p.errMsg = loadFailed, messageOf(err)
+				if client.Code(err) == shared.CodeUnauthenticated {
+					clearSession(ctx)
+				}
+				return
+			}
+			p.keysStatus, p.keys, p.sessions = loaded, keys.Passkeys, list.Sessions
+		})
+	})
 }
 
 func (p *account) Render() app.UI {
@@ -48,14 +95,265 @@ func (p *account) Render() app.UI {
 	}
 	return &shell{Title: "Your account", Content: []app.UI{
 		app.P().Class("lead").ID("account-greeting").Text("Welcome, " + name + "!"),
+		app.If(p.session.Method == "email", func() app.UI {
+			return app.Div().Class("callout").ID("add-passkey-callout").Body(
+				app.P().Text("You logged in with an email link. Add a passkey for this device, and next time your fingerprint, face or security key is all it takes."),
+				app.Button().Class("button").ID("add-passkey-device").Disabled(p.busy).Text("Add a passkey for this device").OnClick(p.addPasskey),
+			)
+		}),
 		app.Div().Class("card").Body(
 			app.Dl().Class("details").Body(
 				app.Dt().Text("Username"), app.Dd().ID("account-username").Text(u.Username),
 				app.Dt().Text("Email"), app.Dd().ID("account-email").Text(u.Email),
 			),
 		),
+		app.If(p.busy, func() app.UI {
+			return app.P().Class("progress").ID("account-progress").Aria("live", "polite").Text(p.progress)
+		}),
+		app.If(p.errMsg != "", func() app.UI {
+			return app.P().Class("form-error").ID("account-error").Attr("role", "alert").Text(p.errMsg)
+		}),
+		app.H2().Text("Passkeys"),
+		p.renderPasskeys(),
+		app.Div().Class("actions").Body(
+			app.Button().Class("button button-secondary").ID("add-passkey").Disabled(p.busy).Text("Add a passkey").OnClick(p.addPasskey),
+		),
+		app.H2().Text("Signed-in sessions"),
+		p.renderSessions(),
 		app.Div().Class("actions").Body(
 			app.Button().Class("button button-secondary").ID("account-logout").Text("Log out").OnClick(logout),
 		),
 	}}
 }
+
+func (p *account) renderPasskeys() app.UI {
+	if p.keysStatus != loaded {
+		return app.P().Class("muted").Text("Loading your passkeys…")
+	}
+	return app.Ul().Class("list").ID("passkeys").Body(
+		app.Range(p.keys).Slice(func(i int) app.UI {
+			k := p.keys[i]
+			where := "This device only"
+			if k.Synced {
+				where = "Synced"
+			}
+			used := "Never used"
+			if k.LastUsedAt != nil {
+				used = "Last used " + formatDate(*k.LastUsedAt)
+			}
+			meta := "Created " + formatDate(k.CreatedAt) + " · " + used
+			if k.AuthenticatorName != "" && k.AuthenticatorName != k.Name {
+				meta = k.AuthenticatorName + " · " + meta
+			}
+			var actions app.UI
+			switch {
+			case p.renaming == k.ID:
+				actions = app.Form().Class("actions").ID("rename-form").OnSubmit(p.saveRename).Body(
+					app.Input().ID("rename-input").Type("text").Value(p.renameTo).Attr("maxlength", 64).Aria("label", "New name").
+						OnInput(func(ctx app.Context, e app.Event) { p.renameTo = ctx.JSSrc().Get("value").String() }),
+					app.Button().Class("button button-small").ID("rename-save").Type("submit").Text("Save"),
+					app.Button().Class("button button-small button-secondary").Type("button").Text("Cancel").
+						OnClick(func(ctx app.Context, e app.Event) { p.renaming = "" }),
+				)
+			case p.confirming == k.ID:
+				actions = app.Div().Class("actions").Body(
+					app.Span().Text("Delete this passkey? It will no longer log you in."),
+					app.Button().Class("button button-small button-danger").ID("delete-confirm").Disabled(p.busy).Text("Delete").
+						OnClick(func(ctx app.Context, e app.Event) { p.deletePasskey(k.ID) }),
+					app.Button().Class("button button-small button-secondary").Text("Cancel").
+						OnClick(func(ctx app.Context, e app.Event) { p.confirming = "" }),
+				)
+			default:
+				actions = app.Div().Class("actions").Body(
+					app.Button().Class("button button-small button-secondary").Class("rename").Disabled(p.busy).Text("Rename").
+						OnClick(func(ctx app.Context, e app.Event) {
+							p.renaming, p.renameTo, p.confirming, p.errMsg = k.ID, k.Name, "", ""
+						}),
+					app.Button().Class("button button-small button-danger").Class("delete").Disabled(p.busy).Text("Delete").
+						OnClick(func(ctx app.Context, e app.Event) { p.confirming, p.renaming, p.errMsg = k.ID, "", "" }),
+				)
+			}
+			return app.Li().Class("passkey").DataSet("id", k.ID).Body(
+				app.Div().Body(
+					app.Strong().Class("passkey-name").Text(k.Name),
+					app.Span().Class("badge").Text(where),
+					app.Div().Class("meta").Text(meta),
+				),
+				actions,
+			)
+		}),
+	)
+}
+
+func (p *account) renderSessions() app.UI {
+	others := 0
+	for _, s := range p.sessions {
+		if !s.Current {
+			others++
+		}
+	}
+	return app.Div().Body(
+		app.Ul().Class("list").ID("sessions").Body(
+			app.Range(p.sessions).Slice(func(i int) app.UI {
+				s := p.sessions[i]
+				label := s.Device
+				how := "passkey"
+				if s.Method == "email" {
+					how = "email link"
+				}
+				return app.Li().Class("session").Body(
+					app.Div().Body(
+						app.Strong().Text(label),
+						app.If(s.Current, func() app.UI { return app.Span().Class("badge").Text("This device") }),
+						app.Div().Class("meta").Text("Signed in with a "+how+" on "+formatDate(s.CreatedAt)+" · last active "+formatDate(s.LastSeenAt)+" · "+s.IP),
+					),
+					app.If(!s.Current, func() app.UI {
+						return app.Button().Class("button button-small button-secondary").Class("end-session").Text("End").
+							OnClick(func(ctx app.Context, e app.Event) { p.endSessions([]string{s.ID}) })
+					}),
+				)
+			}),
+		),
+		app.If(others > 0, func() app.UI {
+			return app.Div().Class("actions").Body(
+				app.Button().Class("button button-secondary").ID("end-other-sessions").Text("Log out other sessions").
+					OnClick(func(ctx app.Context, e app.Event) {
+						var ids []string
+						for _, s := range p.sessions {
+							if !s.Current {
+								ids = append(ids, s.ID)
+							}
+						}
+						p.endSessions(ids)
+					}),
+			)
+		}),
+	)
+}
+
+// withRecentAuth runs op; if the server wants a recent authentication first,
+// it runs a passkey prompt for this user and then op again.
+func (p *account) withRecentAuth(c context.Context, op func() error) error {
+	err := op()
+	if client.Code(err) != shared.CodeReauthRequired {
+		return err
+	}
+	p.ui.Dispatch(func(ctx app.Context) { p.progress = "For your security, confirm it's you with your passkey…" })
+	begin, err := api.LoginBegin(c, shared.LoginBeginRequest{UsernameOrEmail: p.session.User.Username})
+	if err != nil {
+		return err
+	}
+	cred, err := credentials.Get(c, begin.Options, false)
+	if err != nil {
+		return err
+	}
+	done, err := api.LoginFinish(c, shared.LoginFinishRequest{Ceremony: begin.Ceremony, Credential: cred})
+	if err != nil {
+		return err
+	}
+	p.ui.Dispatch(func(ctx app.Context) { setSession(ctx, done) })
+	return op()
+}
+
+func (p *account) addPasskey(ctx app.Context, e app.Event) {
+	if p.busy {
+		return
+	}
+	p.busy, p.progress, p.errMsg = true, "Follow your browser's prompt to create a passkey…", ""
+	ctx.Async(func() {
+		c, cancel := requestContext()
+		defer cancel()
+		var begin *shared.CeremonyResponse
+		err := p.withRecentAuth(c, func() (err error) {
+			begin, err = api.PasskeyBegin(c)
+			return err
+		})
+		var added *shared.PasskeyResponse
+		if err == nil {
+			p.ui.Dispatch(func(ctx app.Context) { p.progress = "Follow your browser's prompt to create a passkey…" })
+			var cred []byte
+			if cred, err = credentials.Create(c, begin.Options); err == nil {
+				added, err = api.PasskeyFinish(c, shared.PasskeyFinishRequest{Ceremony: begin.Ceremony, Credential: cred})
+			}
+		}
+		p.ui.Dispatch(func(ctx app.Context) {
+			p.busy = false
+			if err != nil {
+				p.errMsg = messageOf(err)
+				return
+			}
+			// The new passkey makes this a passkey device: drop the callout.
+			s := p.session
+			s.Method = "passkey"
+			sessionGen++
+			ctx.SetState(stateSession, s)
+			toast(ctx, "Passkey added: "+added.Passkey.Name)
+			p.reload(ctx)
+		})
+	})
+}
+
+func (p *account) saveRename(ctx app.Context, e app.Event) {
+	e.PreventDefault()
+	id, name := p.renaming, strings.TrimSpace(p.renameTo)
+	p.busy, p.progress, p.errMsg = true, "Saving…", ""
+	ctx.Async(func() {
+		c, cancel := requestContext()
+		defer cancel()
+		_, err := api.RenamePasskey(c, id, name)
+		p.ui.Dispatch(func(ctx app.Context) {
+			p.busy = false
+			if err != nil {
+				p.errMsg = messageOf(err)
+				return
+			}
+			p.renaming = ""
+			toast(ctx, "Passkey renamed")
+			p.reload(ctx)
+		})
+	})
+}
+
+func (p *account) deletePasskey(id string) {
+	p.busy, p.progress, p.errMsg = true, "Deleting…", ""
+	p.ui.Async(func() {
+		c, cancel := requestContext()
+		defer cancel()
+		err := p.withRecentAuth(c, func() error { return api.DeletePasskey(c, id) })
+		p.ui.Dispatch(func(ctx app.Context) {
+			p.busy, p.confirming = false, ""
+			if err != nil {
+				p.errMsg = messageOf(err)
+				return
+			}
+			toast(ctx, "Passkey deleted")
+			p.reload(ctx)
+		})
+	})
+}
+
+func (p *account) endSessions(ids []string) {
+	p.busy, p.progress, p.errMsg = true, "Ending sessions…", ""
+	p.ui.Async(func() {
+		c, cancel := requestContext()
+		defer cancel()
+		var err error
+		for _, id := range ids {
+			if err = api.EndSession(c, id); err != nil && client.Code(err) != shared.CodeNotFound {
+				break
+			}
+			err = nil
+		}
+		p.ui.Dispatch(func(ctx app.Context) {
+			p.busy = false
+			if err != nil {
+				p.errMsg = messageOf(err)
+				return
+			}
+			toast(ctx, "Other sessions ended")
+			p.reload(ctx)
+		})
+	})
+}
+
+func formatDate(t time.Time) string { return t.Format("2 Jan 2006, 15:04 MST") }

@@ -102,7 +102,7 @@ func logout(ctx app.Context, e app.Event) {
 				toast(ctx, "Could not log out: "+messageOf(err))
 				return
 			}
-			ctx.SetState(stateSession, session{Status: loaded})
+			clearSession(ctx)
 			toast(ctx, "Logged out")
 			ctx.Navigate(shared.PageLogin)
 		})

@@ -49,6 +49,13 @@ func requestContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 30*time.Second)
 }
 
+// sessionGen counts the session changes this page made itself (login,
+// logout). A check of /api/me that started before such a change must not
+// overwrite it when its answer arrives late: a login link redeemed while
+// the page's first check is in flight would otherwise look logged out.
+// Only the UI goroutine touches it.
+var sessionGen int
+
 // registerActions installs the handlers that own shared state.
 func registerActions() {
 	app.Handle(actionRefreshSession, func(ctx app.Context, a app.Action) {
@@ -57,11 +64,15 @@ func registerActions() {
 		if s.Status == notLoaded {
 			ctx.SetState(stateSession, session{Status: loading})
 		}
+		gen := sessionGen
 		ctx.Async(func() {
 			c, cancel := requestContext()
 			defer cancel()
 			me, err := api.Me(c)
 			ctx.Dispatch(func(ctx app.Context) {
+				if gen != sessionGen {
+					return
+				}
 				switch {
 				case err == nil:
 					ctx.SetState(stateSession, session{Status: loaded, User: &me.User, Method: me.Method})
@@ -89,8 +100,15 @@ func registerActions() {
 // setSession records a session the client has just started, without a
 // round trip.
 func setSession(ctx app.Context, r *shared.UserResponse) {
+	sessionGen++
 	u := r.User
 	ctx.SetState(stateSession, session{Status: loaded, User: &u, Method: r.Method})
+}
+
+// clearSession records that this page logged out.
+func clearSession(ctx app.Context) {
+	sessionGen++
+	ctx.SetState(stateSession, session{Status: loaded})
 }
 
 // toast shows a short confirmation.

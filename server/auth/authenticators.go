@@ -63,6 +63,23 @@ func defaultPasskeyName(aaguid []byte, userAgent string) string {
 	return "Passkey"
 }
 
+// DeviceName labels a User-Agent for people: "Chrome on Mac".
+func DeviceName(userAgent string) string {
+	browser, platform := describeUserAgent(userAgent)
+	switch {
+	case browser == "" && platform == "":
+		if userAgent == "" {
+			return "An app"
+		}
+		return "A browser"
+	case browser == "":
+		return "A browser on " + platform
+	case platform == "":
+		return browser
+	}
+	return browser + " on " + platform
+}
+
 // describeUserAgent picks a browser and platform name from a User-Agent
 // header, checking the tokens that browsers copy from each other last.
 func describeUserAgent(ua string) (browser, platform string) {

@@ -42,10 +42,31 @@ func (c *clock) Advance(d time.Duration) {
 
 // env is one service on real stores, with its clock and an authenticator.
 type env struct {
-	svc   *auth.Service
-	users auth.UserStore
-	clock *clock
-	key   *passkeytest.Authenticator
+	svc        *auth.Service
+	users      auth.UserStore
+	challenges auth.ChallengeStore
+	clock      *clock
+	key        *passkeytest.Authenticator
+	mail       *outbox
+}
+
+// outbox is a Mailer that keeps what it is given.
+type outbox struct {
+	mu   sync.Mutex
+	sent []auth.Message
+}
+
+func (o *outbox) Send(_ context.Context, m auth.Message) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.sent = append(o.sent, m)
+	return nil
+}
+
+func (o *outbox) messages() []auth.Message {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]auth.Message(nil), o.sent...)
 }
 
 type backend struct {
@@ -91,8 +112,10 @@ func newEnv(t *testing.T, b backend, mutate ...func(*auth.Options)) *env {
 	t.Helper()
 	users, challenges, sessions := b.open(t)
 	clk := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	mail := &outbox{}
+	limiter, _ := challenges.(auth.Limiter)
 	opts := auth.Options{
-		Origin: origin, RPID: rpID, Now: clk.Now,
+		Origin: origin, RPID: rpID, Now: clk.Now, Mailer: mail, Limiter: limiter,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	for _, m := range mutate {
@@ -102,7 +125,7 @@ func newEnv(t *testing.T, b backend, mutate ...func(*auth.Options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{svc: svc, users: users, clock: clk, key: passkeytest.New(origin, rpID)}
+	return &env{svc: svc, users: users, challenges: challenges, clock: clk, key: passkeytest.New(origin, rpID), mail: mail}
 }
 
 func wantCode(t *testing.T, err error, code string) {

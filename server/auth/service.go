@@ -1,11 +1,13 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -30,6 +32,11 @@ type Options struct {
 	SessionLifetime time.Duration
 	// ReauthWindow is how recent a login must be to change passkeys.
 	ReauthWindow time.Duration
+	// EmailLinkTTL is how long a login link works.
+	EmailLinkTTL time.Duration
+	// Mailer sends login links; Limiter bounds how many one account gets.
+	Mailer  Mailer
+	Limiter Limiter
 	// Now is the clock; tests inject one to expire things without sleeping.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -43,7 +50,14 @@ type Service struct {
 	wa         *webauthn.WebAuthn
 	opts       Options
 	log        *slog.Logger
+	sending    sync.WaitGroup
 }
+
+// discardMailer stands in when no mailer is configured (tests of other
+// flows); the composition root always sets a real one.
+type discardMailer struct{}
+
+func (discardMailer) Send(context.Context, Message) error { return errors.New("no mailer configured") }
 
 // credentialParameters are the algorithms Latchkey accepts, in order of
 // preference: ES256 (every platform authenticator), EdDSA (security keys),
@@ -74,6 +88,12 @@ func New(users UserStore, challenges ChallengeStore, sessions SessionStore, opts
 	}
 	if opts.ReauthWindow <= 0 {
 		opts.ReauthWindow = 5 * time.Minute
+	}
+	if opts.EmailLinkTTL <= 0 {
+		opts.EmailLinkTTL = 15 * time.Minute
+	}
+	if opts.Mailer == nil {
+		opts.Mailer = discardMailer{}
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

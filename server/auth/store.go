@@ -77,3 +77,17 @@ type Limiter interface {
 	// returns false and how long until the next attempt would be allowed.
 	Allow(ctx context.Context, key string, l Limit) (ok bool, retryAfter time.Duration, err error)
 }
+
+// Message is an email: a plain-text and an HTML body of the same content.
+type Message struct {
+	To      string
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// Mailer sends email. Without SMTP settings the server uses one that writes
+// messages to the log, for development.
+type Mailer interface {
+	Send(ctx context.Context, m Message) error
+}

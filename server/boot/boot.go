@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/server/auth"
 	"github.com/latchkey/latchkey/server/config"
 	"github.com/latchkey/latchkey/server/httpapi"
+	"github.com/latchkey/latchkey/server/mail"
 	"github.com/latchkey/latchkey/server/pwa"
 	"github.com/latchkey/latchkey/server/store/bunstore"
 	"github.com/latchkey/latchkey/server/store/memstore"
@@ -78,6 +79,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (in *Instanc
 		log.Info("challenge and session store ready", "store", "redis")
 	}
 
+	var mailer auth.Mailer = mail.Log{Logger: log}
+	if cfg.SMTPURL != "" {
+		if mailer, err = mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom); err != nil {
+			return nil, fmt.Errorf("SMTP_URL: %w", err)
+		}
+	} else {
+		log.Warn("no SMTP_URL: login links are written to this log instead of being emailed (development mode)")
+	}
+
 	in.Auth, err = auth.New(in.Users, in.Challenges, in.Sessions, auth.Options{
 		Origin:           cfg.Origin,
 		RPID:             cfg.RPID,
@@ -86,6 +96,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (in *Instanc
 		SessionIdle:      cfg.SessionIdle,
 		SessionLifetime:  cfg.SessionLifetime,
 		ReauthWindow:     cfg.ReauthWindow,
+		EmailLinkTTL:     cfg.EmailLinkTTL,
+		Mailer:           mailer,
+		Limiter:          in.Limiter,
 		Logger:           log,
 	})
 	if err != nil {
@@ -157,6 +170,8 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// Login links accepted before the signal still go out.
+	in.Auth.WaitForMail()
 	return nil
 }
 

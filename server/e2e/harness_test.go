@@ -326,11 +326,16 @@ func (b *browser) storedCredentials(id webauthn.AuthenticatorID) []*webauthn.Cre
 	return res.Credentials
 }
 
-// typeInto replaces the value of an input as a person typing would.
+// typeInto replaces the value of an input as a person would: select what
+// is there, then type over it, so the page sees every input event.
 func typeInto(sel, value string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(
 		chromedp.WaitEnabled(chromedp.CSS(sel)),
-		chromedp.Clear(chromedp.CSS(sel)),
+		chromedp.Focus(chromedp.CSS(sel)),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).select()`, sel))(ctx, t)
+			return err
+		}),
 		chromedp.SendKeys(chromedp.CSS(sel), value),
 	)
 }

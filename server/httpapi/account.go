@@ -85,6 +85,7 @@ func (s *Server) sessions(w http.ResponseWriter, r *http.Request) error {
 			ID:         sess.ID,
 			Current:    sess.ID == a.session.ID,
 			Method:     sess.Method,
+			Device:     auth.DeviceName(sess.UserAgent),
 			UserAgent:  sess.UserAgent,
 			IP:         sess.IP,
 			CreatedAt:  sess.CreatedAt,

@@ -85,6 +85,8 @@ func (s *Server) routes() {
 		s.mux.Handle("POST "+shared.APILoginFinish, handlerFunc(s.loginFinish))
 		s.mux.Handle("GET "+shared.APILoginRemembered, handlerFunc(s.remembered))
 		s.mux.Handle("POST "+shared.APILoginForget, handlerFunc(s.forget))
+		s.mux.Handle("POST "+shared.APILoginEmail, handlerFunc(s.emailLogin))
+		s.mux.Handle("POST "+shared.APILoginEmailVerify, handlerFunc(s.emailVerify))
 		s.mux.Handle("GET "+shared.APIMe, s.requireSession(s.me))
 		s.mux.Handle("POST "+shared.APILogout, handlerFunc(s.logout))
 		s.mux.Handle("GET "+shared.APIPasskeys, s.requireSession(s.passkeys))

@@ -21,10 +21,8 @@ func (s *Server) requireSession(next handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		sess, u, err := s.opts.Auth.Authenticate(r.Context(), s.cookie(r, s.sessionCookieName()))
 		if err != nil {
-			if auth.ErrorCode(err) == shared.CodeUnauthenticated {
-				// A dead cookie is cleared so the browser stops sending it.
-				s.setCookie(w, s.sessionCookieName(), "", zeroTime)
-			}
+			// A dead cookie is left alone: clearing it here would race with
+			// a login finishing in parallel and delete the new cookie.
 			return err
 		}
 		ctx := context.WithValue(r.Context(), sessionKey{}, authenticated{session: sess, user: u})

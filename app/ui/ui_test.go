@@ -1,0 +1,99 @@
+package ui
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/latchkey/latchkey/app/credentials"
+	"github.com/latchkey/latchkey/shared"
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+)
+
+func TestSafeNextOnlyFollowsPathsOnThisSite(t *testing.T) {
+	for raw, want := range map[string]string{
+		"/login":                          "/account",
+		"/login?next=/account":            "/account",
+		"/login?next=%2Faccount%3Fx%3D1":  "/account?x=1",
+		"/login?next=https://evil.test/":  "/account",
+		"/login?next=//evil.test/":        "/account",
+		"/login?next=/%5Cevil.test":       "/account",
+		"/login?next=javascript:alert(1)": "/account",
+		"/login?next=account":             "/account",
+		"/login?next=/signup":             "/signup",
+	} {
+		u, _ := url.Parse(raw)
+		if got := safeNext(u); got != want {
+			t.Errorf("%s: got %q, want %q", raw, got, want)
+		}
+	}
+}
+
+func TestTokenFromFragment(t *testing.T) {
+	for hash, want := range map[string]string{
+		"#token=abc_-123":  "abc_-123",
+		"#x=1&token=t%2Bk": "t+k",
+		"":                 "",
+		"#nothing":         "",
+		"#token=a;b=%zz":   "",
+	} {
+		if got := tokenFromFragment(hash); got != want {
+			t.Errorf("%q: got %q, want %q", hash, got, want)
+		}
+	}
+}
+
+func TestFormErrorsGoBesideTheFieldTheServerNames(t *testing.T) {
+	var f formErrors
+	f.set(&shared.APIError{Code: shared.CodeUsernameTaken, Field: "username", Message: "That username is taken."})
+	if f.Fields["username"] != "That username is taken." || f.Form != "" {
+		t.Errorf("%+v", f)
+	}
+	f.set(&shared.APIError{Code: shared.CodeRateLimited, Message: "Too many attempts."})
+	if len(f.Fields) != 0 || f.Form != "Too many attempts." {
+		t.Errorf("%+v", f)
+	}
+	f.set(credentials.ErrCancelled)
+	if f.Form == "" || f.Form == messageOf(errors.New("x")) {
+		t.Errorf("a cancelled prompt needs its own message, got %q", f.Form)
+	}
+}
+
+// render mounts a component in a test engine and returns its HTML.
+func render(t *testing.T, c app.Composer) string {
+	t.Helper()
+	e := app.NewTestEngine()
+	if err := e.Load(c); err != nil {
+		t.Fatal(err)
+	}
+	e.ConsumeAll()
+	return app.HTMLString(c)
+}
+
+func TestLoginStagesShowWhatTheProductSays(t *testing.T) {
+	first := render(t, &login{stage: stageIdentify})
+	for _, want := range []string{"Enter your username or email address to start logging in.", "Username or Email", "Start Login", `autocomplete="username webauthn"`, "Sign in with a passkey"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("first stage lacks %q", want)
+		}
+	}
+	hello := render(t, &login{stage: stageHello, username: "alice"})
+	for _, want := range []string{"Hello, alice", "Device Login", "Email me a login link", "Switch User", "new device"} {
+		if !strings.Contains(hello, want) {
+			t.Errorf("second stage lacks %q", want)
+		}
+	}
+	if strings.Contains(hello, "Start Login") {
+		t.Error("the second stage still shows the first stage's button")
+	}
+}
+
+func TestSignupShowsFieldErrorsBesideTheirFields(t *testing.T) {
+	p := &signup{}
+	p.errs.set(&shared.APIError{Code: shared.CodeEmailTaken, Field: "email", Message: "An account with that email address already exists."})
+	html := render(t, p)
+	if !strings.Contains(html, `id="email-error"`) || !strings.Contains(html, "already exists") || strings.Contains(html, `id="username-error"`) {
+		t.Errorf("field error not beside the email field:\n%s", html)
+	}
+}

@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+	"github.com/latchkey/latchkey/server/internal/smtptest"
+)
+
+// removeAuthenticator takes an authenticator away, as when a person moves
+// to a device that has none of their passkeys.
+func (b *browser) removeAuthenticator(id webauthn.AuthenticatorID) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, webauthn.RemoveVirtualAuthenticator, webauthn.RemoveVirtualAuthenticatorParams{AuthenticatorID: id}); err != nil {
+		b.fail(err)
+	}
+}
+
+var linkRE = regexp.MustCompile(`http://localhost:\d+/login/email#token=[A-Za-z0-9_%-]+`)
+
+// A person signs up on one device, moves to a device without their
+// passkey, logs in with an emailed link, adds a passkey there and uses it.
+func TestEmailLoginOnANewDevice(t *testing.T) {
+	t.Parallel()
+	smtp := smtptest.Start(t)
+	in := start(t, map[string]string{"SMTP_URL": smtp.URL(), "MAIL_FROM": "Latchkey <login@latchkey.test>"})
+	b := newBrowser(t)
+	first := b.authenticator(true)
+	signUp(b, in.URL, "erin", "erin@example.com")
+	logOut(b)
+	b.removeAuthenticator(first)
+	second := b.authenticator(true)
+	b.setPresence(second, false)
+
+	b.do(30*time.Second,
+		chromedp.Navigate(in.URL+"/login"),
+		waitText("#login-hello", "Hello, erin"),
+		chromedp.Click(chromedp.CSS("#login-email")),
+		waitText("#login-notice", "Check your email"),
+	)
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	msg, err := smtp.Wait(wctx, func(m smtptest.Message) bool { return len(m.To) == 1 && m.To[0] == "erin@example.com" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := linkRE.FindString(msg.Text)
+	if link == "" || !strings.Contains(msg.HTML, link) {
+		t.Fatalf("no login link in the email:\n%s\n%s", msg.Text, msg.HTML)
+	}
+	b.setPresence(second, true)
+	b.do(30*time.Second,
+		chromedp.Navigate(link),
+		waitText("#account-username", "erin"),
+		waitText("#toast", "Logged in"),
+		chromedp.WaitVisible(chromedp.CSS("#add-passkey-callout")),
+	)
+	if got := eval[string](b, `location.href`); strings.Contains(got, "token") {
+		t.Errorf("the token stayed in the address bar: %s", got)
+	}
+	// The link works once.
+	b.do(30*time.Second,
+		chromedp.Navigate(link),
+		waitText("#email-login-error", "invalid, already used or expired"),
+		chromedp.Navigate(in.URL+"/account"),
+		chromedp.WaitVisible(chromedp.CSS("#add-passkey-callout")),
+		chromedp.Click(chromedp.CSS("#add-passkey-device")),
+		waitText("#toast", "Passkey added"),
+		chromedp.WaitNotPresent(chromedp.CSS("#add-passkey-callout")),
+		chromedp.WaitVisible(chromedp.CSS("#passkeys li:nth-child(2)")),
+	)
+	if creds := b.storedCredentials(second); len(creds) != 1 {
+		t.Fatalf("the new device holds %d passkeys", len(creds))
+	}
+
+	// Log out and back in with the new device's passkey.
+	logOut(b)
+	b.do(30*time.Second,
+		chromedp.Navigate(in.URL+"/login"),
+		waitText("#login-hello", "Hello, erin"),
+		chromedp.Click(chromedp.CSS("#login-device")),
+		waitText("#account-username", "erin"),
+		chromedp.WaitVisible(chromedp.CSS("#passkeys li:nth-child(2)")),
+	)
+
+	// Rename the new passkey, then delete the old device's one.
+	b.do(30*time.Second,
+		chromedp.Click(chromedp.CSS("#passkeys li:nth-child(2) .rename")),
+		typeInto("#rename-input", "Erin's new laptop"),
+		chromedp.Click(chromedp.CSS("#rename-save")),
+		waitText("#toast", "Passkey renamed"),
+		waitText("#passkeys", "Erin's new laptop"),
+		chromedp.Click(chromedp.CSS("#passkeys li:nth-child(1) .delete")),
+		chromedp.Click(chromedp.CSS("#delete-confirm")),
+		waitText("#toast", "Passkey deleted"),
+		chromedp.WaitNotPresent(chromedp.CSS("#passkeys li:nth-child(2)")),
+	)
+	// The last passkey cannot be deleted; the page says why.
+	b.do(30*time.Second,
+		chromedp.Click(chromedp.CSS("#passkeys li:nth-child(1) .delete")),
+		chromedp.Click(chromedp.CSS("#delete-confirm")),
+		waitText("#account-error", "only passkey"),
+	)
+	u, _ := in.Users.UserByUsername(context.Background(), "erin")
+	keys, _ := in.Users.Passkeys(context.Background(), u.ID)
+	if len(keys) != 1 || keys[0].Name != "Erin's new laptop" {
+		t.Errorf("passkeys at the end: %+v", keys)
+	}
+	// Logging out while /account still loads its lists can leave a 401 on
+	// those calls in the console; the page handles it.
+	if p := b.Problems("/api/login/remembered", "/api/login/email/verify", "/api/passkeys", "/api/sessions"); len(p) > 0 {
+		t.Errorf("the page logged problems: %v", p)
+	}
+}
