@@ -68,17 +68,25 @@ var allStores = []func(t *testing.T) stores{sqliteStores, postgresRedisStores}
 
 // newAPI serves the API on a free port. The origin is http://localhost:PORT
 // unless secure, in which case cookies are built as for an https origin.
-func newAPI(t *testing.T, s stores) *api {
+func newAPI(t *testing.T, s stores) *api { return newAPIWith(t, s) }
+
+// newAPIWith is newAPI with changes to the domain's options (a mailer, a
+// clock).
+func newAPIWith(t *testing.T, s stores, mutate ...func(*auth.Options)) *api {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	origin := "http://localhost:" + strings.TrimPrefix(srv.Listener.Addr().String(), "127.0.0.1:")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := auth.New(s.users, s.challenges, s.sessions, auth.Options{Origin: origin, RPID: "localhost", Logger: log})
+	opts := auth.Options{Origin: origin, RPID: "localhost", Logger: log, Limiter: s.limiter}
+	for _, m := range mutate {
+		m(&opts)
+	}
+	svc, err := auth.New(s.users, s.challenges, s.sessions, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.Config.Handler = httpapi.New(httpapi.Options{
-		Logger: log, Origin: origin, Auth: svc, Limiter: s.limiter, RememberFor: 400 * 24 * time.Hour,
+		Logger: log, Origin: origin, Auth: svc, Limiter: s.limiter, RememberFor: 400 * 24 * time.Hour, Now: opts.Now,
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)
