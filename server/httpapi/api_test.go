@@ -42,7 +42,7 @@ type stores struct {
 	limiter    auth.Limiter
 }
 
-func sqliteStores(t *testing.T) stores {
+func sqliteStores(t testing.TB) stores {
 	db, err := bunstore.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "l.db"), "")
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +53,7 @@ func sqliteStores(t *testing.T) stores {
 	return stores{"SQLite+InProcess", db, mem, mem, mem}
 }
 
-func postgresRedisStores(t *testing.T) stores {
+func postgresRedisStores(t testing.TB) stores {
 	db, err := bunstore.Open(context.Background(), testenv.Postgres(t), "")
 	if err != nil {
 		t.Fatal(err)
@@ -64,15 +64,15 @@ func postgresRedisStores(t *testing.T) stores {
 	return stores{"Postgres+Redis", db, rs, rs, rs}
 }
 
-var allStores = []func(t *testing.T) stores{sqliteStores, postgresRedisStores}
+var allStores = []func(t testing.TB) stores{sqliteStores, postgresRedisStores}
 
 // newAPI serves the API on a free port. The origin is http://localhost:PORT
 // unless secure, in which case cookies are built as for an https origin.
-func newAPI(t *testing.T, s stores) *api { return newAPIWith(t, s) }
+func newAPI(t testing.TB, s stores) *api { return newAPIWith(t, s) }
 
 // newAPIWith is newAPI with changes to the domain's options (a mailer, a
 // clock).
-func newAPIWith(t *testing.T, s stores, mutate ...func(*auth.Options)) *api {
+func newAPIWith(t testing.TB, s stores, mutate ...func(*auth.Options)) *api {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	origin := "http://localhost:" + strings.TrimPrefix(srv.Listener.Addr().String(), "127.0.0.1:")
