@@ -23,9 +23,17 @@ type shell struct {
 func (s *shell) OnMount(ctx app.Context) {
 	ctx.ObserveState(stateSession, &s.session)
 	ctx.ObserveState(stateToast, &s.toast)
+	ctx.ObserveState(stateOffline, &s.offline)
 	s.updatable = ctx.AppUpdateAvailable()
-	s.offline = !app.Window().Get("navigator").Get("onLine").Bool()
-	s.unlisten = listenConnectivity(ctx, func(ctx app.Context, online bool) { s.offline = !online })
+	if !app.Window().Get("navigator").Get("onLine").Bool() {
+		ctx.SetState(stateOffline, true)
+	}
+	s.unlisten = listenConnectivity(ctx, func(ctx app.Context, online bool) {
+		ctx.SetState(stateOffline, !online)
+		if online {
+			ctx.NewAction(actionRefreshSession)
+		}
+	})
 	var cur session
 	ctx.GetState(stateSession, &cur)
 	if cur.Status == notLoaded {
@@ -60,7 +68,8 @@ func (s *shell) Render() app.UI {
 		}),
 		app.If(s.offline, func() app.UI {
 			return app.Div().Class("banner banner-offline").ID("offline-banner").Body(
-				app.Text("You are offline. Signing in needs a connection; this page will work again when you reconnect."),
+				app.Text("You are offline: Latchkey cannot be reached. Signing in needs a connection; try again when you are back online."),
+				app.Button().Class("button button-small").Text("Try again").OnClick(func(ctx app.Context, e app.Event) { ctx.NewAction(actionRefreshSession) }),
 			)
 		}),
 		app.Main().Class("content").Body(

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/latchkey/latchkey/app/client"
@@ -23,6 +24,9 @@ const (
 const (
 	stateSession = "session"
 	stateToast   = "toast"
+	// stateOffline is true while Latchkey cannot be reached, whether the
+	// browser knows it is offline or the server just does not answer.
+	stateOffline = "offline"
 )
 
 // session is who is logged in, as far as this page knows.
@@ -70,6 +74,7 @@ func registerActions() {
 			defer cancel()
 			me, err := api.Me(c)
 			ctx.Dispatch(func(ctx app.Context) {
+				ctx.SetState(stateOffline, errors.Is(err, client.ErrNetwork))
 				if gen != sessionGen {
 					return
 				}

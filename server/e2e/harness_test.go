@@ -53,7 +53,11 @@ func webDir(t testing.TB) string {
 type instance struct {
 	URL string
 	*boot.Instance
+	srv *http.Server
 }
+
+// stop takes the server off the network, as a lost connection would.
+func (in *instance) stop() { in.srv.Close() }
 
 // start runs a Latchkey on a free localhost port. env adds or overrides
 // configuration (DATABASE_URL, REDIS_URL…); the default is SQLite in a
@@ -95,7 +99,7 @@ func start(t testing.TB, env map[string]string) *instance {
 		srv.Close()
 		in.Close()
 	})
-	return &instance{URL: cfg.Origin, Instance: in}
+	return &instance{URL: cfg.Origin, Instance: in, srv: srv}
 }
 
 type testWriter struct{ t testing.TB }

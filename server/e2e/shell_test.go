@@ -58,3 +58,30 @@ func TestLandingPageRunsAsAnInstallablePWA(t *testing.T) {
 		t.Errorf("the page logged problems (CSP violations show here): %v", p)
 	}
 }
+
+// Once the service worker has installed, the app opens without a network:
+// pages come from its cache, and the page says plainly that it is offline.
+func TestTheInstalledAppOpensOffline(t *testing.T) {
+	t.Parallel()
+	in := start(t, nil)
+	b := newBrowser(t)
+	b.do(60*time.Second, chromedp.Navigate(in.URL+"/"), wasmReady())
+	// Wait until the worker controls the page, i.e. its cache is filled.
+	if state := eval[string](b, `navigator.serviceWorker.ready.then(() => new Promise(r => {
+		if (navigator.serviceWorker.controller) return r("controlled");
+		navigator.serviceWorker.addEventListener("controllerchange", () => r("controlled"));
+	}))`); state != "controlled" {
+		t.Fatalf("service worker: %s", state)
+	}
+	if banner := eval[bool](b, `!!document.getElementById("offline-banner")`); banner {
+		t.Fatal("offline banner shown while online")
+	}
+	in.stop()
+	b.do(60*time.Second,
+		chromedp.Navigate(in.URL+"/login"),
+		waitText("h1", "Login"),
+		waitText("#offline-banner", "You are offline"),
+		chromedp.Navigate(in.URL+"/offline"),
+		waitText("#offline-message", "needs a network connection"),
+	)
+}
