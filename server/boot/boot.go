@@ -13,6 +13,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/latchkey/latchkey/server/auth"
 	"github.com/latchkey/latchkey/server/config"
 	"github.com/latchkey/latchkey/server/httpapi"
@@ -45,13 +47,16 @@ func (in *Instance) Close() error {
 
 // New opens everything cfg names. Start-up fails fast, with one line that
 // says what could not be reached, rather than serving errors later.
-func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (in *Instance, err error) {
-	in = &Instance{}
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Instance, err error) {
+	in := &Instance{}
 	defer func() {
 		if err != nil {
 			in.Close()
 		}
 	}()
+	// go-redis logs its connection retries through its own logger; they go
+	// to ours, where the level decides.
+	redis.SetLogger(redisLog{log})
 
 	openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -182,4 +187,10 @@ func NewLogger(cfg *config.Config) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
