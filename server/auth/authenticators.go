@@ -51,16 +51,10 @@ func defaultPasskeyName(aaguid []byte, userAgent string) string {
 	if a, ok := LookupAuthenticator(aaguid); ok {
 		return a.Name
 	}
-	browser, platform := describeUserAgent(userAgent)
-	switch {
-	case browser != "" && platform != "":
-		return browser + " on " + platform
-	case platform != "":
-		return "Passkey on " + platform
-	case browser != "":
-		return browser + " passkey"
+	if browser, platform := describeUserAgent(userAgent); browser == "" && platform == "" {
+		return "Passkey"
 	}
-	return "Passkey"
+	return DeviceName(userAgent)
 }
 
 // DeviceName labels a User-Agent for people: "Chrome on Mac".

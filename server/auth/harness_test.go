@@ -4,17 +4,14 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/server/auth"
 	"github.com/latchkey/latchkey/server/internal/passkeytest"
-	"github.com/latchkey/latchkey/server/internal/testenv"
-	"github.com/latchkey/latchkey/server/store/bunstore"
-	"github.com/latchkey/latchkey/server/store/memstore"
-	"github.com/latchkey/latchkey/server/store/redisstore"
+	"github.com/latchkey/latchkey/server/internal/testclock"
+	"github.com/latchkey/latchkey/server/internal/teststores"
 )
 
 const (
@@ -22,30 +19,12 @@ const (
 	rpID   = "latchkey.test"
 )
 
-// clock is a settable time source shared by the service and the test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // env is one service on real stores, with its clock and an authenticator.
 type env struct {
 	svc        *auth.Service
 	users      auth.UserStore
 	challenges auth.ChallengeStore
-	clock      *clock
+	clock      *testclock.Clock
 	key        *passkeytest.Authenticator
 	mail       *outbox
 }
@@ -69,39 +48,12 @@ func (o *outbox) messages() []auth.Message {
 	return append([]auth.Message(nil), o.sent...)
 }
 
-type backend struct {
-	name string
-	open func(t *testing.T) (auth.UserStore, auth.ChallengeStore, auth.SessionStore)
-}
-
-// backends are the two deployments: the embedded default and production.
-var backends = []backend{
-	{"SQLite+InProcess", func(t *testing.T) (auth.UserStore, auth.ChallengeStore, auth.SessionStore) {
-		db, err := bunstore.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "latchkey.db"), "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		mem := memstore.New()
-		t.Cleanup(func() { mem.Close() })
-		return db, mem, mem
-	}},
-	{"Postgres+Redis", func(t *testing.T) (auth.UserStore, auth.ChallengeStore, auth.SessionStore) {
-		db, err := bunstore.Open(context.Background(), testenv.Postgres(t), "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		rc, prefix := testenv.Redis(t)
-		rs := redisstore.New(rc, prefix)
-		return db, rs, rs
-	}},
-}
+type backend = teststores.Backend
 
 // eachBackend runs f as a subtest on every backend.
 func eachBackend(t *testing.T, f func(t *testing.T, b backend)) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range teststores.All {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			f(t, b)
 		})
@@ -110,10 +62,11 @@ func eachBackend(t *testing.T, f func(t *testing.T, b backend)) {
 
 func newEnv(t *testing.T, b backend, mutate ...func(*auth.Options)) *env {
 	t.Helper()
-	users, challenges, sessions := b.open(t)
-	clk := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	st := b.Open(t)
+	users, challenges, sessions := st.Users, st.Challenges, st.Sessions
+	clk := testclock.New(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	mail := &outbox{}
-	limiter, _ := challenges.(auth.Limiter)
+	limiter := st.Limiter
 	opts := auth.Options{
 		Origin: origin, RPID: rpID, Now: clk.Now, Mailer: mail, Limiter: limiter,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),

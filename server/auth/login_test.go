@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/descope/virtualwebauthn"
+
 	"github.com/latchkey/latchkey/server/auth"
 	"github.com/latchkey/latchkey/server/internal/passkeytest"
 	"github.com/latchkey/latchkey/shared"

@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/server/internal/teststores"
+
 	"github.com/descope/virtualwebauthn"
+
 	"github.com/latchkey/latchkey/server/auth"
 	"github.com/latchkey/latchkey/server/internal/passkeytest"
 	"github.com/latchkey/latchkey/shared"
@@ -309,7 +312,7 @@ func TestSignup(t *testing.T) {
 }
 
 func TestSignupValidatesInput(t *testing.T) {
-	e := newEnv(t, backends[0])
+	e := newEnv(t, teststores.All[0])
 	ctx := context.Background()
 	cases := []struct {
 		req   shared.SignupBeginRequest

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,39 +13,22 @@ import (
 	"github.com/latchkey/latchkey/server/auth"
 	"github.com/latchkey/latchkey/server/internal/passkeytest"
 	"github.com/latchkey/latchkey/server/internal/smtptest"
+	"github.com/latchkey/latchkey/server/internal/testclock"
 	"github.com/latchkey/latchkey/server/mail"
 	"github.com/latchkey/latchkey/shared"
 )
 
-// testClock is a settable clock for the domain.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 var tokenRE = regexp.MustCompile(`/login/email#token=([A-Za-z0-9_-]+)`)
 
 // mailAPI is an API whose login links go to a real SMTP server.
-func mailAPI(t *testing.T, s stores) (*api, *smtptest.Server, *testClock) {
+func mailAPI(t *testing.T, s stores) (*api, *smtptest.Server, *testclock.Clock) {
 	t.Helper()
 	box := smtptest.Start(t)
 	m, err := mail.NewSMTP(box.URL(), "Latchkey <login@latchkey.test>")
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &testClock{now: time.Now()}
+	clk := testclock.New(time.Now())
 	a := newAPIWith(t, s, func(o *auth.Options) { o.Mailer = m; o.Now = clk.Now })
 	return a, box, clk
 }
@@ -89,7 +71,7 @@ func TestEmailLoginAPI(t *testing.T) {
 	ctx := context.Background()
 	for _, open := range allStores {
 		s := open(t)
-		t.Run(s.name, func(t *testing.T) {
+		t.Run(s.Name, func(t *testing.T) {
 			a, box, clk := mailAPI(t, s)
 			signUp(t, a, client.NewHTTP(a.URL, nil), passkeytest.New(a.URL, "localhost"), "alice", "alice@example.com")
 
@@ -173,7 +155,7 @@ func TestPasskeyAPI(t *testing.T) {
 	ctx := context.Background()
 	for _, open := range allStores {
 		s := open(t)
-		t.Run(s.name, func(t *testing.T) {
+		t.Run(s.Name, func(t *testing.T) {
 			a, _, clk := mailAPI(t, s)
 			alice := client.NewHTTP(a.URL, newJarClient())
 			laptop := passkeytest.New(a.URL, "localhost")

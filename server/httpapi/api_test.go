@@ -10,7 +10,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,10 +18,7 @@ import (
 	"github.com/latchkey/latchkey/server/auth"
 	"github.com/latchkey/latchkey/server/httpapi"
 	"github.com/latchkey/latchkey/server/internal/passkeytest"
-	"github.com/latchkey/latchkey/server/internal/testenv"
-	"github.com/latchkey/latchkey/server/store/bunstore"
-	"github.com/latchkey/latchkey/server/store/memstore"
-	"github.com/latchkey/latchkey/server/store/redisstore"
+	"github.com/latchkey/latchkey/server/internal/teststores"
 	"github.com/latchkey/latchkey/shared"
 )
 
@@ -34,37 +30,9 @@ type api struct {
 	srv   *httptest.Server
 }
 
-type stores struct {
-	name       string
-	users      auth.UserStore
-	challenges auth.ChallengeStore
-	sessions   auth.SessionStore
-	limiter    auth.Limiter
-}
+type stores = teststores.Stores
 
-func sqliteStores(t testing.TB) stores {
-	db, err := bunstore.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "l.db"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	mem := memstore.New()
-	t.Cleanup(func() { mem.Close() })
-	return stores{"SQLite+InProcess", db, mem, mem, mem}
-}
-
-func postgresRedisStores(t testing.TB) stores {
-	db, err := bunstore.Open(context.Background(), testenv.Postgres(t), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	rc, prefix := testenv.Redis(t)
-	rs := redisstore.New(rc, prefix)
-	return stores{"Postgres+Redis", db, rs, rs, rs}
-}
-
-var allStores = []func(t testing.TB) stores{sqliteStores, postgresRedisStores}
+var allStores = []func(testing.TB) stores{teststores.SQLite, teststores.PostgresRedis}
 
 // newAPI serves the API on a free port. The origin is http://localhost:PORT
 // unless secure, in which case cookies are built as for an https origin.
@@ -77,20 +45,20 @@ func newAPIWith(t testing.TB, s stores, mutate ...func(*auth.Options)) *api {
 	srv := httptest.NewUnstartedServer(nil)
 	origin := "http://localhost:" + strings.TrimPrefix(srv.Listener.Addr().String(), "127.0.0.1:")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	opts := auth.Options{Origin: origin, RPID: "localhost", Logger: log, Limiter: s.limiter}
+	opts := auth.Options{Origin: origin, RPID: "localhost", Logger: log, Limiter: s.Limiter}
 	for _, m := range mutate {
 		m(&opts)
 	}
-	svc, err := auth.New(s.users, s.challenges, s.sessions, opts)
+	svc, err := auth.New(s.Users, s.Challenges, s.Sessions, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.Config.Handler = httpapi.New(httpapi.Options{
-		Logger: log, Origin: origin, Auth: svc, Limiter: s.limiter, RememberFor: 400 * 24 * time.Hour, Now: opts.Now,
+		Logger: log, Origin: origin, Auth: svc, Limiter: s.Limiter, RememberFor: 400 * 24 * time.Hour, Now: opts.Now,
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &api{URL: origin, Users: s.users, Auth: svc, srv: srv}
+	return &api{URL: origin, Users: s.Users, Auth: svc, srv: srv}
 }
 
 // post sends a raw JSON body and returns the status and decoded error code.
@@ -138,7 +106,7 @@ func signUp(t *testing.T, a *api, c *client.Client, key *passkeytest.Authenticat
 func TestSignupAPI(t *testing.T) {
 	for _, open := range allStores {
 		s := open(t)
-		t.Run(s.name, func(t *testing.T) {
+		t.Run(s.Name, func(t *testing.T) {
 			a := newAPI(t, s)
 			t.Run("signs up, answers 201 and sets the session and remembered-user cookies", func(t *testing.T) {
 				hc := newJarClient()
@@ -301,9 +269,9 @@ func TestSignupAPI(t *testing.T) {
 }
 
 func TestSecureOriginCookiesUseTheHostPrefix(t *testing.T) {
-	s := sqliteStores(t)
+	s := teststores.SQLite(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := auth.New(s.users, s.challenges, s.sessions, auth.Options{Origin: "https://login.example.com", RPID: "login.example.com", Logger: log})
+	svc, err := auth.New(s.Users, s.Challenges, s.Sessions, auth.Options{Origin: "https://login.example.com", RPID: "login.example.com", Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

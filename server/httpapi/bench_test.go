@@ -9,6 +9,7 @@ import (
 
 	"github.com/latchkey/latchkey/app/client"
 	"github.com/latchkey/latchkey/server/internal/passkeytest"
+	"github.com/latchkey/latchkey/server/internal/teststores"
 	"github.com/latchkey/latchkey/shared"
 )
 
@@ -28,8 +29,8 @@ func reportLatency(b *testing.B, samples []time.Duration) {
 // are off so the loop measures the ceremony. Run with -benchtime=100x for
 // the median over 100 logins.
 func BenchmarkLoginCeremony(b *testing.B) {
-	s := postgresRedisStores(b)
-	s.limiter = nil
+	s := teststores.PostgresRedis(b)
+	s.Limiter = nil
 	a := newAPI(b, s)
 	ctx := context.Background()
 	key := passkeytest.New(a.URL, "localhost")
@@ -66,8 +67,8 @@ func BenchmarkLoginCeremony(b *testing.B) {
 // BenchmarkSignupCeremony is one whole sign-up over HTTP against Postgres
 // and Redis.
 func BenchmarkSignupCeremony(b *testing.B) {
-	s := postgresRedisStores(b)
-	s.limiter = nil
+	s := teststores.PostgresRedis(b)
+	s.Limiter = nil
 	a := newAPI(b, s)
 	ctx := context.Background()
 	key := passkeytest.New(a.URL, "localhost")

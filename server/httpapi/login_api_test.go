@@ -54,7 +54,7 @@ func TestLoginAPI(t *testing.T) {
 	ctx := context.Background()
 	for _, open := range allStores {
 		s := open(t)
-		t.Run(s.name, func(t *testing.T) {
+		t.Run(s.Name, func(t *testing.T) {
 			a := newAPI(t, s)
 			key := passkeytest.New(a.URL, "localhost")
 			signUp(t, a, client.NewHTTP(a.URL, nil), key, "alice", "alice@example.com")

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/server/internal/testclock"
+
 	"github.com/latchkey/latchkey/server/auth"
 	"github.com/latchkey/latchkey/server/store/storetest"
 )
@@ -27,7 +29,7 @@ func allow(t *testing.T, s *Store, key string, l auth.Limit) (bool, time.Duratio
 
 func TestLimiterRefillsWithTheInjectedClock(t *testing.T) {
 	t.Parallel()
-	clk := &clock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := New(WithClock(clk.Now), WithPurgeInterval(time.Hour))
 	t.Cleanup(func() { s.Close() })
 	// A token every 20s, up to 3.
@@ -68,7 +70,7 @@ func TestLimiterRefillsWithTheInjectedClock(t *testing.T) {
 
 func TestLimiterFollowsAChangedLimit(t *testing.T) {
 	t.Parallel()
-	clk := &clock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := New(WithClock(clk.Now), WithPurgeInterval(time.Hour))
 	t.Cleanup(func() { s.Close() })
 
@@ -92,7 +94,7 @@ func TestLimiterFollowsAChangedLimit(t *testing.T) {
 
 func TestPurgeDropsIdleLimiters(t *testing.T) {
 	t.Parallel()
-	clk := &clock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := New(WithClock(clk.Now), WithPurgeInterval(time.Hour))
 	t.Cleanup(func() { s.Close() })
 	// A token every 10s, up to 2.
@@ -136,7 +138,7 @@ func TestPurgeDropsIdleLimiters(t *testing.T) {
 
 func TestJanitorPurgesIdleLimiters(t *testing.T) {
 	t.Parallel()
-	clk := &clock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := New(WithClock(clk.Now), WithPurgeInterval(time.Millisecond))
 	t.Cleanup(func() { s.Close() })
 	l := auth.Limit{Events: 1, Per: time.Minute, Burst: 1}
@@ -161,7 +163,7 @@ func TestJanitorPurgesIdleLimiters(t *testing.T) {
 // could fail to give its token back.
 func TestConcurrentRefusalsSpendNothing(t *testing.T) {
 	t.Parallel()
-	clk := &clock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := New(WithClock(clk.Now), WithPurgeInterval(time.Hour))
 	t.Cleanup(func() { s.Close() })
 	l := auth.Limit{Events: 1, Per: time.Minute, Burst: 1}

@@ -3,9 +3,10 @@ package memstore
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/latchkey/latchkey/server/internal/testclock"
 
 	"github.com/latchkey/latchkey/server/auth"
 	"github.com/latchkey/latchkey/server/store/storetest"
@@ -27,28 +28,10 @@ func TestInProcessSessionStore(t *testing.T) {
 	storetest.SessionStore(t, func(t *testing.T) auth.SessionStore { return open(t) })
 }
 
-// clock is a settable time source, safe for the janitor to read.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestInjectedClockExpiresEntries(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clk := &clock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	// A janitor that never runs in the test: expiry must hold without it.
 	s := New(WithClock(clk.Now), WithPurgeInterval(time.Hour))
 	t.Cleanup(func() { s.Close() })
@@ -81,7 +64,7 @@ func TestInjectedClockExpiresEntries(t *testing.T) {
 func TestJanitorPurgesExpiredEntries(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clk := &clock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := New(WithClock(clk.Now), WithPurgeInterval(time.Millisecond))
 	t.Cleanup(func() { s.Close() })
 
@@ -117,7 +100,7 @@ func TestJanitorPurgesExpiredEntries(t *testing.T) {
 func TestCloseStopsTheJanitor(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clk := &clock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := New(WithClock(clk.Now), WithPurgeInterval(time.Millisecond))
 	must(t, s.Close())
 	must(t, s.Close())
