@@ -34,6 +34,10 @@ func (s *shell) OnMount(ctx app.Context) {
 			ctx.NewAction(actionRefreshSession)
 		}
 	})
+	// go-app never looks for a new version by itself; asking on every
+	// page change (a revalidated app-worker.js) lets an open app notice a
+	// deploy, and OnAppUpdate then offers the reload.
+	app.TryUpdate()
 	var cur session
 	ctx.GetState(stateSession, &cur)
 	if cur.Status == notLoaded {

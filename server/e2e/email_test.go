@@ -9,7 +9,9 @@ import (
 
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
+	"github.com/latchkey/latchkey/app/client"
 	"github.com/latchkey/latchkey/server/internal/smtptest"
+	"github.com/latchkey/latchkey/shared"
 )
 
 // removeAuthenticator takes an authenticator away, as when a person moves
@@ -108,6 +110,33 @@ func TestEmailLoginOnANewDevice(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#delete-confirm")),
 		waitText("#account-error", "only passkey"),
 	)
+	// Another device (a Go program here) logs in with a link; /account lists
+	// it and logs it out.
+	other := client.NewHTTP(in.URL, nil)
+	before := len(smtp.Messages())
+	if err := other.EmailLogin(context.Background(), shared.EmailLoginRequest{UsernameOrEmail: "erin"}); err != nil {
+		t.Fatal(err)
+	}
+	msg, err = smtp.Wait(wctx, func(m smtptest.Message) bool { return len(smtp.Messages()) > before && m.Text != msg.Text })
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.SplitN(linkRE.FindString(msg.Text), "#token=", 2)[1]
+	if _, err := other.EmailVerify(context.Background(), shared.EmailVerifyRequest{Token: token}); err != nil {
+		t.Fatal(err)
+	}
+	b.do(30*time.Second,
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS("#sessions li:nth-child(2)")),
+		waitText("#sessions", "email link"),
+		chromedp.Click(chromedp.CSS("#end-other-sessions")),
+		waitText("#toast", "Other sessions ended"),
+		chromedp.WaitNotPresent(chromedp.CSS("#sessions li:nth-child(2)")),
+	)
+	if _, err := other.Me(context.Background()); client.Code(err) != shared.CodeUnauthenticated {
+		t.Errorf("the other device is still logged in: %v", err)
+	}
+
 	u, _ := in.Users.UserByUsername(context.Background(), "erin")
 	keys, _ := in.Users.Passkeys(context.Background(), u.ID)
 	if len(keys) != 1 || keys[0].Name != "Erin's new laptop" {

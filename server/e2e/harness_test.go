@@ -65,7 +65,11 @@ func (in *instance) stop() { in.srv.Close() }
 // as relying party ids, so the origin is http://localhost:PORT.
 func start(t testing.TB, env map[string]string) *instance {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := "127.0.0.1:0"
+	if a, ok := env["LISTEN_ADDR"]; ok {
+		addr = a // a restart on the same origin
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,4 +87,66 @@ func TestTheInstalledAppOpensOffline(t *testing.T) {
 		chromedp.Navigate(in.URL+"/offline"),
 		waitText("#offline-message", "needs a network connection"),
 	)
+}
+
+// copyDir copies the files of src into a new temporary directory.
+func copyDir(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+// A deploy reaches an open app: after new assets go out on the same origin,
+// the next page change finds the new version and the page offers a reload.
+func TestAnOpenAppOffersTheNewVersionAfterADeploy(t *testing.T) {
+	t.Parallel()
+	web := copyDir(t, webDir(t))
+	data := t.TempDir()
+	old := start(t, map[string]string{"WEB_DIR": web, "DATA_DIR": data})
+	b := newBrowser(t)
+	b.do(60*time.Second, chromedp.Navigate(old.URL+"/"), wasmReady())
+	eval[string](b, `navigator.serviceWorker.ready.then(() => new Promise(r => {
+		if (navigator.serviceWorker.controller) return r("ok");
+		navigator.serviceWorker.addEventListener("controllerchange", () => r("ok"));
+	}))`)
+	oldWorker := eval[string](b, `fetch("/app-worker.js").then(r => r.text())`)
+
+	// Deploy: a changed stylesheet is a new version.
+	old.stop()
+	css, _ := os.ReadFile(filepath.Join(web, "app.css"))
+	if err := os.WriteFile(filepath.Join(web, "app.css"), append(css, []byte("\n/* deploy 2 */\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := strings.TrimPrefix(old.URL, "http://localhost")
+	start(t, map[string]string{"WEB_DIR": web, "DATA_DIR": data, "LISTEN_ADDR": "127.0.0.1" + addr, "PUBLIC_URL": old.URL})
+
+	b.do(60*time.Second,
+		chromedp.Click(chromedp.CSS("#cta-login")),
+		waitText("#update-banner", "A new version of Latchkey is ready."),
+		chromedp.Click(chromedp.CSS("#update-banner button")),
+		wasmReady(),
+	)
+	newWorker := eval[string](b, `fetch("/app-worker.js").then(r => r.text())`)
+	if newWorker == oldWorker {
+		t.Error("the page still runs the old version after the reload")
+	}
+	if css := eval[string](b, `fetch("/web/app.css").then(r => r.text())`); !strings.Contains(css, "deploy 2") {
+		t.Error("the new stylesheet is not served after the update")
+	}
 }
