@@ -173,8 +173,13 @@ func (p *account) renderPasskeys() app.UI {
 						OnClick(func(ctx app.Context, e app.Event) { p.confirming, p.renaming, p.errMsg = k.ID, "", "" }),
 				)
 			}
+			icon := k.AuthenticatorIcon
+			if icon == "" {
+				icon = "passkey"
+			}
 			return app.Li().Class("passkey").DataSet("id", k.ID).Body(
-				app.Div().Body(
+				app.Img().Class("passkey-icon").Src("/web/icons/"+icon+".svg").Alt(""),
+				app.Div().Class("grow").Body(
 					app.Strong().Class("passkey-name").Text(k.Name),
 					app.Span().Class("badge").Text(where),
 					app.Div().Class("meta").Text(meta),

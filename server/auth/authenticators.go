@@ -11,7 +11,9 @@ import (
 // Authenticator is what Latchkey knows of a passkey provider from its AAGUID.
 type Authenticator struct {
 	Name string `json:"name"`
-	// Icon names one of the UI's provider icons.
+	// Icon names the UI's icon for the kind of provider: "device" (a
+	// platform authenticator), "manager" (a password manager) or
+	// "security-key". Brand logos are their owners'; categories are ours.
 	Icon string `json:"icon"`
 }
 

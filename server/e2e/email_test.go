@@ -47,6 +47,7 @@ func TestEmailLoginOnANewDevice(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#login-email")),
 		waitText("#login-notice", "Check your email"),
 	)
+	b.screenshot("login-hello-email-sent")
 	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer wcancel()
 	msg, err := smtp.Wait(wctx, func(m smtptest.Message) bool { return len(m.To) == 1 && m.To[0] == "erin@example.com" })
@@ -64,6 +65,7 @@ func TestEmailLoginOnANewDevice(t *testing.T) {
 		waitText("#toast", "Logged in"),
 		chromedp.WaitVisible(chromedp.CSS("#add-passkey-callout")),
 	)
+	b.screenshot("account-after-email-login")
 	if got := eval[string](b, `location.href`); strings.Contains(got, "token") {
 		t.Errorf("the token stayed in the address bar: %s", got)
 	}
@@ -77,7 +79,13 @@ func TestEmailLoginOnANewDevice(t *testing.T) {
 		waitText("#toast", "Passkey added"),
 		chromedp.WaitNotPresent(chromedp.CSS("#add-passkey-callout")),
 		chromedp.WaitVisible(chromedp.CSS("#passkeys li:nth-child(2)")),
+		// Chromium's virtual authenticator is in the AAGUID table as a
+		// platform device.
+		chromedp.WaitVisible(chromedp.CSS(`#passkeys li:nth-child(2) img[src="/web/icons/device.svg"]`)),
 	)
+	if loaded := eval[bool](b, `document.querySelector("#passkeys li img").complete && document.querySelector("#passkeys li img").naturalWidth > 0`); !loaded {
+		t.Error("the passkey icon did not load")
+	}
 	if creds := b.storedCredentials(second); len(creds) != 1 {
 		t.Fatalf("the new device holds %d passkeys", len(creds))
 	}
@@ -129,6 +137,7 @@ func TestEmailLoginOnANewDevice(t *testing.T) {
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.CSS("#sessions li:nth-child(2)")),
 		waitText("#sessions", "email link"),
+		chromedp.Func(func(context.Context, *chromedp.Target) error { b.screenshot("account-two-passkeys-two-sessions"); return nil }),
 		chromedp.Click(chromedp.CSS("#end-other-sessions")),
 		waitText("#toast", "Other sessions ended"),
 		chromedp.WaitNotPresent(chromedp.CSS("#sessions li:nth-child(2)")),

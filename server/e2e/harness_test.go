@@ -353,3 +353,20 @@ func typeInto(sel, value string) chromedp.Action[chromedp.Void] {
 func wasmReady() chromedp.Action[chromedp.Void] {
 	return chromedp.WaitVisible(chromedp.CSS(".nav a"))
 }
+
+// screenshot saves the page as E2E_SCREENSHOTS/name.png when that variable
+// names a directory, for a person to look at; otherwise it does nothing.
+func (b *browser) screenshot(name string) {
+	dir := os.Getenv("E2E_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+}

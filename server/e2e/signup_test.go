@@ -20,6 +20,7 @@ func signUp(b *browser, base, username, email string) time.Duration {
 		typeInto("#username", username),
 		typeInto("#email", email),
 	)
+	b.screenshot("signup-filled")
 	start := time.Now()
 	b.do(30*time.Second,
 		chromedp.Click(chromedp.CSS("#signup-submit")),

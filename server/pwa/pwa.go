@@ -51,6 +51,10 @@ func New(webDir string) (*PWA, error) {
 	// Every page is cached by the service worker, so the installed app opens
 	// any of them without a network and shows its offline state.
 	cacheable := []string{"/web/icon.svg"}
+	icons, _ := filepath.Glob(filepath.Join(webDir, "icons", "*.svg"))
+	for _, ic := range icons {
+		cacheable = append(cacheable, "/web/icons/"+filepath.Base(ic))
+	}
 	for _, p := range shared.Pages {
 		if p != shared.PageHome {
 			cacheable = append(cacheable, p)
