@@ -137,7 +137,10 @@ func TestEmailLoginOnANewDevice(t *testing.T) {
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.CSS("#sessions li:nth-child(2)")),
 		waitText("#sessions", "email link"),
-		chromedp.Func(func(context.Context, *chromedp.Target) error { b.screenshot("account-two-passkeys-two-sessions"); return nil }),
+		chromedp.Func(func(context.Context, *chromedp.Target) error {
+			b.screenshot("account-two-passkeys-two-sessions")
+			return nil
+		}),
 		chromedp.Click(chromedp.CSS("#end-other-sessions")),
 		waitText("#toast", "Other sessions ended"),
 		chromedp.WaitNotPresent(chromedp.CSS("#sessions li:nth-child(2)")),
