@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -145,7 +146,13 @@ func rejected(err error) *Error {
 	detail := err
 	var pe *protocol.Error
 	if errors.As(err, &pe) {
-		detail = fmt.Errorf("%s: %s (%s)", pe.Type, pe.Details, pe.DevInfo)
+		info := pe.DevInfo
+		// The library puts both challenges into the detail of a challenge
+		// mismatch; challenges never go to the log (security rule 8).
+		if strings.Contains(strings.ToLower(pe.Details+info), "challenge") {
+			info = "values withheld"
+		}
+		detail = fmt.Errorf("%s: %s (%s)", pe.Type, pe.Details, info)
 	}
 	return &Error{Code: codeCredentialRejected, Message: "The passkey could not be verified. Please try again.", Err: detail}
 }

@@ -2,8 +2,10 @@ package auth_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -221,6 +223,15 @@ func TestSignup(t *testing.T) {
 			cred, _ := e.key.Register(first.Options)
 			_, _, _, err := e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: second.Ceremony, Credential: cred}, chromeOnMac)
 			wantCode(t, err, shared.CodeCredentialRejected)
+			// The error is logged: it must not hold either challenge.
+			for _, b := range []*shared.CeremonyResponse{first, second} {
+				var o struct{ Challenge string }
+				json.Unmarshal(b.Options, &o)
+				raw, _ := base64.RawURLEncoding.DecodeString(o.Challenge)
+				if strings.Contains(err.Error(), o.Challenge) || strings.Contains(err.Error(), fmt.Sprintf("%#v", raw)) || strings.Contains(err.Error(), fmt.Sprintf("%v", raw)) {
+					t.Errorf("the error names a challenge: %v", err)
+				}
+			}
 			e.noAccount(t, "gina")
 			// Finishing consumed the second ceremony even though it failed.
 			_, _, _, err = e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: second.Ceremony, Credential: cred}, chromeOnMac)
