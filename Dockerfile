@@ -48,9 +48,10 @@ VOLUME /data
 USER nonroot:nonroot
 EXPOSE 8080
 
-# No HEALTHCHECK: the image has no shell, curl or wget to run one. Point the
-# orchestrator at GET /healthz (liveness) and GET /readyz (readiness: 503
-# while the database or Redis cannot be reached).
+# The image has no shell or curl, so the binary checks its own /healthz.
+# Orchestrators should also poll GET /readyz (503 while the database or Redis
+# cannot be reached) to decide where traffic goes.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s CMD ["/app/latchkey", "healthcheck"]
 
 # SIGTERM drains in-flight requests for up to SHUTDOWN_TIMEOUT (15s), then exits.
 ENTRYPOINT ["/app/latchkey"]

@@ -5,10 +5,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/latchkey/latchkey/server/boot"
 	"github.com/latchkey/latchkey/server/config"
@@ -19,12 +22,42 @@ func main() {
 	if err != nil {
 		fail("configuration: %v", err)
 	}
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "healthcheck":
+			// For container health checks: the distroless image has no shell
+			// or curl, so the binary asks its own /healthz.
+			if err := healthcheck(cfg.ListenAddr); err != nil {
+				fail("healthcheck: %v", err)
+			}
+			return
+		default:
+			fail("unknown command %q (the only command is healthcheck)", os.Args[1])
+		}
+	}
 	log := boot.NewLogger(cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := boot.Run(ctx, cfg, log); err != nil {
 		fail("%v", err)
 	}
+}
+
+func healthcheck(listenAddr string) error {
+	_, port, err := net.SplitHostPort(listenAddr)
+	if err != nil {
+		return err
+	}
+	c := &http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://" + net.JoinHostPort("127.0.0.1", port) + "/healthz")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/healthz answered %d", resp.StatusCode)
+	}
+	return nil
 }
 
 // fail prints one line (several causes are joined with "; ") and exits
