@@ -141,9 +141,9 @@ func (p *login) toIdentify(ctx app.Context) {
 	p.startAutofill(ctx)
 }
 
-func (p *login) startLogin(ctx app.Context, e app.Event) {
+func (p *login) startLogin(_ app.Context, e app.Event) {
 	e.PreventDefault()
-	ctx = p.ui
+	ctx := p.ui // see login.ui
 	if p.busy {
 		return
 	}
@@ -172,8 +172,8 @@ func (p *login) startLogin(ctx app.Context, e app.Event) {
 }
 
 // deviceLogin runs the passkey prompt limited to this user's passkeys.
-func (p *login) deviceLogin(ctx app.Context, e app.Event) {
-	ctx = p.ui
+func (p *login) deviceLogin(_ app.Context, e app.Event) {
+	ctx := p.ui // see login.ui
 	if p.busy {
 		return
 	}
@@ -197,8 +197,8 @@ func (p *login) deviceLogin(ctx app.Context, e app.Event) {
 }
 
 // passkeyLogin asks for any passkey of this site (a discoverable login).
-func (p *login) passkeyLogin(ctx app.Context, e app.Event) {
-	ctx = p.ui
+func (p *login) passkeyLogin(_ app.Context, e app.Event) {
+	ctx := p.ui // see login.ui
 	if p.busy {
 		return
 	}
@@ -293,8 +293,8 @@ func (p *login) failed(ctx app.Context, err error) {
 }
 
 // switchUser forgets the remembered user and any pending login.
-func (p *login) switchUser(ctx app.Context, e app.Event) {
-	ctx = p.ui
+func (p *login) switchUser(_ app.Context, e app.Event) {
+	ctx := p.ui // see login.ui
 	p.busy = true
 	ctx.Async(func() {
 		c, cancel := requestContext()
@@ -315,8 +315,8 @@ func (p *login) switchUser(ctx app.Context, e app.Event) {
 }
 
 // emailLink asks for a login link for the greeted user.
-func (p *login) emailLink(ctx app.Context, e app.Event) {
-	ctx = p.ui
+func (p *login) emailLink(_ app.Context, e app.Event) {
+	ctx := p.ui // see login.ui
 	if p.busy {
 		return
 	}

@@ -53,9 +53,9 @@ func (p *signup) Render() app.UI {
 	}}
 }
 
-func (p *signup) submit(ctx app.Context, e app.Event) {
+func (p *signup) submit(_ app.Context, e app.Event) {
 	e.PreventDefault()
-	ctx = p.ui
+	ctx := p.ui // see login.ui
 	if p.busy {
 		return
 	}
