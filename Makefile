@@ -6,7 +6,7 @@ BIN       := bin/latchkey
 RACE      := $(shell $(GO) env CGO_ENABLED | grep -q 1 && command -v $$($(GO) env CC) >/dev/null && echo -race)
 TESTFLAGS ?=
 
-.PHONY: run test test-wasm build wasm lint bench clean
+.PHONY: run test test-wasm build wasm lint staticcheck bench clean
 
 run: wasm
 	$(GO) run ./server/cmd/latchkey
@@ -41,6 +41,13 @@ lint:
 
 # 100 iterations: the ceremony benchmarks report the median and p95 of them.
 BENCHTIME ?= 100x
+# Deeper static analysis, pinned; not part of `make test` so that a machine
+# with only Go and the module proxy needs nothing more.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+staticcheck:
+	$(GO) run $(STATICCHECK) ./...
+	GOOS=js GOARCH=wasm $(GO) run $(STATICCHECK) ./app/...
+
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
 
