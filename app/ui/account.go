@@ -290,8 +290,7 @@ func (p *account) addPasskey(ctx app.Context, e app.Event) {
 			// The new passkey makes this a passkey device: drop the callout.
 			s := p.session
 			s.Method = "passkey"
-			sessionGen++
-			ctx.SetState(stateSession, s)
+			putSession(ctx, s)
 			toast(ctx, "Passkey added: "+added.Passkey.Name)
 			p.reload(ctx)
 		})

@@ -105,15 +105,17 @@ func registerActions() {
 // setSession records a session the client has just started, without a
 // round trip.
 func setSession(ctx app.Context, r *shared.UserResponse) {
-	sessionGen++
 	u := r.User
-	ctx.SetState(stateSession, session{Status: loaded, User: &u, Method: r.Method})
+	putSession(ctx, session{Status: loaded, User: &u, Method: r.Method})
 }
 
 // clearSession records that this page logged out.
-func clearSession(ctx app.Context) {
+func clearSession(ctx app.Context) { putSession(ctx, session{Status: loaded}) }
+
+// putSession is every change of session the page makes itself.
+func putSession(ctx app.Context, s session) {
 	sessionGen++
-	ctx.SetState(stateSession, session{Status: loaded})
+	ctx.SetState(stateSession, s)
 }
 
 // toast shows a short confirmation.

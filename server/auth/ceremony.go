@@ -90,6 +90,8 @@ type waUser struct {
 	name        string
 	displayName string
 	creds       []webauthn.Credential
+	// keys are the stored passkeys behind creds.
+	keys []Passkey
 }
 
 func (u *waUser) WebAuthnID() []byte                         { return u.handle }

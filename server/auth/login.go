@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -106,7 +107,10 @@ func (s *Service) verifyAssertion(ctx context.Context, c *ceremony, raw json.Raw
 	if err != nil {
 		return nil, nil, rejected(err)
 	}
-	var u *User
+	var (
+		u  *User
+		wu *waUser
+	)
 	if c.UserID != 0 {
 		// The passkey must be one of this user's: the library checks the
 		// credential id against the user's list and the user handle, if
@@ -114,8 +118,7 @@ func (s *Service) verifyAssertion(ctx context.Context, c *ceremony, raw json.Raw
 		if u, err = s.users.UserByID(ctx, c.UserID); err != nil {
 			return nil, nil, s.lookupFailed(err)
 		}
-		wu, err := s.waUserOf(ctx, u)
-		if err != nil {
+		if wu, err = s.waUserOf(ctx, u); err != nil {
 			return nil, nil, err
 		}
 		if _, err := s.wa.ValidateLogin(wu, c.WebAuthn, parsed); err != nil {
@@ -130,21 +133,20 @@ func (s *Service) verifyAssertion(ctx context.Context, c *ceremony, raw json.Raw
 				return nil, err
 			}
 			u = found
-			return s.waUserOf(ctx, found)
+			wu, err = s.waUserOf(ctx, found)
+			return wu, err
 		}
 		if _, _, err := s.wa.ValidatePasskeyLogin(handler, c.WebAuthn, parsed); err != nil {
 			return nil, nil, rejected(err)
 		}
 	}
 
-	p, err := s.users.PasskeyByCredentialID(ctx, parsed.RawID)
-	if err != nil {
-		return nil, nil, s.lookupFailed(err)
-	}
-	// The library matched the credential against the user's list; the
-	// stored owner is checked again so that no code path can mix users up.
-	if p.UserID != u.ID {
-		return nil, nil, rejected(errors.New("passkey owner does not match the user"))
+	// The library matched the credential against this user's passkeys;
+	// the stored record comes from the same list, so no second query and
+	// no way to pick another user's passkey.
+	p := wu.passkey(parsed.RawID)
+	if p == nil {
+		return nil, nil, rejected(errors.New("the credential is not one of the user's passkeys"))
 	}
 	count := parsed.Response.AuthenticatorData.Counter
 	// Zero means the authenticator keeps no counter (synced passkeys,
@@ -174,6 +176,16 @@ func (s *Service) lookupFailed(err error) error {
 	return err
 }
 
+// passkey returns the stored passkey with the credential id, or nil.
+func (u *waUser) passkey(credentialID []byte) *Passkey {
+	for i := range u.keys {
+		if bytes.Equal(u.keys[i].CredentialID, credentialID) {
+			return &u.keys[i]
+		}
+	}
+	return nil
+}
+
 // waUserOf presents a stored user and their passkeys to go-webauthn.
 func (s *Service) waUserOf(ctx context.Context, u *User) (*waUser, error) {
 	keys, err := s.users.Passkeys(ctx, u.ID)
@@ -184,7 +196,7 @@ func (s *Service) waUserOf(ctx context.Context, u *User) (*waUser, error) {
 	for _, p := range keys {
 		creds = append(creds, toWebAuthn(p))
 	}
-	return &waUser{handle: u.Handle, name: u.Username, displayName: u.DisplayName, creds: creds}, nil
+	return &waUser{handle: u.Handle, name: u.Username, displayName: u.DisplayName, creds: creds, keys: keys}, nil
 }
 
 func toWebAuthn(p Passkey) webauthn.Credential {

@@ -164,11 +164,3 @@ func (s *Service) EndUserSession(ctx context.Context, userID int64, id string) e
 	}
 	return s.EndSession(ctx, id)
 }
-
-// PasskeyLabel describes a passkey for people: its provider when known.
-func PasskeyLabel(p Passkey) (name, icon string) {
-	if a, ok := LookupAuthenticator(p.AAGUID); ok {
-		return a.Name, a.Icon
-	}
-	return "", ""
-}

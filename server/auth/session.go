@@ -94,6 +94,15 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *Us
 	return sess, u, nil
 }
 
+// EndSessionByToken destroys the session a cookie token names, if any.
+// The token's hash is the session's id, so nothing needs to be read first.
+func (s *Service) EndSessionByToken(ctx context.Context, token string) error {
+	if token == "" || len(token) > 128 {
+		return nil
+	}
+	return s.EndSession(ctx, sessionID(token))
+}
+
 // EndSession destroys a session on the server; its cookie stops working
 // even if someone kept a copy.
 func (s *Service) EndSession(ctx context.Context, id string) error {

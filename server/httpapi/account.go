@@ -109,12 +109,12 @@ func (s *Server) sessionEnd(w http.ResponseWriter, r *http.Request) error {
 }
 
 func apiPasskey(p auth.Passkey) shared.Passkey {
-	name, icon := auth.PasskeyLabel(p)
+	provider, _ := auth.LookupAuthenticator(p.AAGUID)
 	out := shared.Passkey{
 		ID:                p.UID,
 		Name:              p.Name,
-		AuthenticatorName: name,
-		AuthenticatorIcon: icon,
+		AuthenticatorName: provider.Name,
+		AuthenticatorIcon: provider.Icon,
 		Synced:            p.BackupState,
 		BackupEligible:    p.BackupEligible,
 		Transports:        p.Transports,

@@ -35,7 +35,7 @@ func (s *Server) setCookie(w http.ResponseWriter, name, value string, expires ti
 		c.MaxAge = -1
 	} else {
 		c.Expires = expires.UTC()
-		c.MaxAge = int(time.Until(expires).Seconds())
+		c.MaxAge = int(expires.Sub(s.opts.Now()).Seconds())
 	}
 	http.SetCookie(w, c)
 }

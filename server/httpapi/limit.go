@@ -12,9 +12,6 @@ import (
 	"github.com/latchkey/latchkey/shared"
 )
 
-// Limiter throttles attempts; see auth.Limiter.
-type Limiter = auth.Limiter
-
 // limits per action: one for the client address, one for the account the
 // request names. The address limit is looser because many people can share
 // one address (an office, a carrier's NAT).

@@ -33,7 +33,7 @@ type Options struct {
 
 	Auth *auth.Service
 	// Limiter throttles sign-up and login attempts; nil means no limits.
-	Limiter Limiter
+	Limiter auth.Limiter
 	// RememberFor is the life of the remembered-user cookie.
 	RememberFor time.Duration
 	// Now is the clock (tests inject one).

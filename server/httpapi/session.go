@@ -44,12 +44,8 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 // logout destroys the session on the server. Without a live session it is
 // still a success: the person is logged out either way.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
-	if token := s.cookie(r, s.sessionCookieName()); token != "" {
-		if sess, _, err := s.opts.Auth.Authenticate(r.Context(), token); err == nil {
-			if err := s.opts.Auth.EndSession(r.Context(), sess.ID); err != nil {
-				return err
-			}
-		}
+	if err := s.opts.Auth.EndSessionByToken(r.Context(), s.cookie(r, s.sessionCookieName())); err != nil {
+		return err
 	}
 	s.setCookie(w, s.sessionCookieName(), "", zeroTime)
 	w.WriteHeader(http.StatusNoContent)

@@ -40,12 +40,8 @@ func (s *Server) signupFinish(w http.ResponseWriter, r *http.Request) error {
 // startSession sets the cookies of a fresh login and ends the session the
 // browser had before, so a session id never survives a login (fixation).
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *auth.User, sess *auth.Session, token string) {
-	if old := s.cookie(r, s.sessionCookieName()); old != "" {
-		if prev, _, err := s.opts.Auth.Authenticate(r.Context(), old); err == nil && prev.ID != sess.ID {
-			if err := s.opts.Auth.EndSession(r.Context(), prev.ID); err != nil {
-				logger(r.Context()).WarnContext(r.Context(), "could not end the previous session", "err", err)
-			}
-		}
+	if err := s.opts.Auth.EndSessionByToken(r.Context(), s.cookie(r, s.sessionCookieName())); err != nil {
+		logger(r.Context()).WarnContext(r.Context(), "could not end the previous session", "err", err)
 	}
 	s.setCookie(w, s.sessionCookieName(), token, sess.ExpiresAt)
 	s.setCookie(w, s.rememberCookieName(), u.UID, s.opts.Now().Add(s.opts.RememberFor))
