@@ -116,7 +116,7 @@ func (s *Service) EmailVerify(ctx context.Context, token string, client Client) 
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("login link user: %w", err)
 	}
-	sess, tok, err := s.StartSession(ctx, u, MethodEmail, client)
+	sess, tok, err := s.StartSession(ctx, u, nil, client)
 	if err != nil {
 		return nil, nil, "", err
 	}

@@ -89,7 +89,7 @@ func (s *Service) LoginFinish(ctx context.Context, req shared.LoginFinishRequest
 	if err != nil {
 		return nil, nil, "", err
 	}
-	sess, token, err := s.StartSession(ctx, u, MethodPasskey, client)
+	sess, token, err := s.StartSession(ctx, u, p, client)
 	if err != nil {
 		return nil, nil, "", err
 	}

@@ -44,6 +44,10 @@ type Session struct {
 	UserUID string
 	// Method is how the session was authenticated: "passkey" or "email".
 	Method string
+	// PasskeyUID names the passkey that authenticated the session (empty for
+	// an email link): deleting that passkey ends the session, and a
+	// provisional one does not count as a recent passkey login.
+	PasskeyUID string
 	// AuthenticatedAt is the last time the person proved possession of a
 	// passkey or an email link; recent-authentication checks read it.
 	AuthenticatedAt time.Time

@@ -26,7 +26,12 @@ func sessionID(token string) string {
 
 // StartSession opens a new session for u and returns it with the token for
 // the cookie. Every login gets a new token; an old one is never reused.
-func (s *Service) StartSession(ctx context.Context, u *User, method string, client Client) (*Session, string, error) {
+// passkey is the passkey that authenticated it, nil for an email link.
+func (s *Service) StartSession(ctx context.Context, u *User, passkey *Passkey, client Client) (*Session, string, error) {
+	method, passkeyUID := MethodEmail, ""
+	if passkey != nil {
+		method, passkeyUID = MethodPasskey, passkey.UID
+	}
 	token := randomID(32)
 	now := s.opts.Now().UTC()
 	sess := &Session{
@@ -34,6 +39,7 @@ func (s *Service) StartSession(ctx context.Context, u *User, method string, clie
 		UserID:          u.ID,
 		UserUID:         u.UID,
 		Method:          method,
+		PasskeyUID:      passkeyUID,
 		AuthenticatedAt: now,
 		CreatedAt:       now,
 		LastSeenAt:      now,
@@ -108,6 +114,35 @@ func (s *Service) EndSessionByToken(ctx context.Context, token string) error {
 func (s *Service) EndSession(ctx context.Context, id string) error {
 	if err := s.sessions.Delete(ctx, id); err != nil {
 		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// EndAllSessions is the one way to cut every tie between a user and the
+// browsers (and, later, applications) they are signed in to: logout
+// everywhere, account deletion and "this wasn't me" all end here, so a new
+// kind of grant needs adding in this one place.
+func (s *Service) EndAllSessions(ctx context.Context, userID int64) error {
+	return s.endSessionsWhere(ctx, userID, func(Session) bool { return true })
+}
+
+// endSessionsWhere ends the user's sessions that match. It goes on past a
+// failure so that one unreachable record does not leave the others alive.
+func (s *Service) endSessionsWhere(ctx context.Context, userID int64, match func(Session) bool) error {
+	all, err := s.sessions.ListByUser(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("list sessions to end: %w", err)
+	}
+	var errs []error
+	for _, sess := range all {
+		if match(sess) {
+			if err := s.sessions.Delete(ctx, sess.ID); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("end sessions: %w", err)
 	}
 	return nil
 }

@@ -119,7 +119,7 @@ func (s *Service) SignupFinish(ctx context.Context, req shared.SignupFinishReque
 		return nil, nil, "", err
 	}
 	s.log.InfoContext(ctx, "account created", "user", u.UID, "aaguid", formatAAGUID(p.AAGUID))
-	sess, token, err := s.StartSession(ctx, u, MethodPasskey, client)
+	sess, token, err := s.StartSession(ctx, u, p, client)
 	if err != nil {
 		return nil, nil, "", err
 	}

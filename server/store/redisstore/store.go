@@ -102,6 +102,7 @@ type storedSession struct {
 	UserID          int64  `json:"user_id"`
 	UserUID         string `json:"user_uid"`
 	Method          string `json:"method"`
+	PasskeyUID      string `json:"passkey_uid,omitempty"`
 	AuthenticatedAt int64  `json:"authenticated_at"`
 	CreatedAt       int64  `json:"created_at"`
 	LastSeenAt      int64  `json:"last_seen_at"`
@@ -129,6 +130,7 @@ func encodeSession(s *auth.Session) ([]byte, error) {
 		UserID:          s.UserID,
 		UserUID:         s.UserUID,
 		Method:          s.Method,
+		PasskeyUID:      s.PasskeyUID,
 		AuthenticatedAt: toMillis(s.AuthenticatedAt),
 		CreatedAt:       toMillis(s.CreatedAt),
 		LastSeenAt:      toMillis(s.LastSeenAt),
@@ -148,6 +150,7 @@ func decodeSession(id string, b []byte) (*auth.Session, error) {
 		UserID:          st.UserID,
 		UserUID:         st.UserUID,
 		Method:          st.Method,
+		PasskeyUID:      st.PasskeyUID,
 		AuthenticatedAt: fromMillis(st.AuthenticatedAt),
 		CreatedAt:       fromMillis(st.CreatedAt),
 		LastSeenAt:      fromMillis(st.LastSeenAt),

@@ -71,6 +71,7 @@ func sessNew(userID int64, n int) *auth.Session {
 		UserID:          userID,
 		UserUID:         fmt.Sprintf("u_%d", userID),
 		Method:          auth.MethodPasskey,
+		PasskeyUID:      fmt.Sprintf("pk_%d_%d", userID, n),
 		AuthenticatedAt: at.Add(-time.Second),
 		CreatedAt:       at,
 		LastSeenAt:      at.Add(30 * time.Second),
@@ -162,6 +163,7 @@ func sessCompare(t *testing.T, got, want *auth.Session) {
 		{"UserID", got.UserID, want.UserID, got.UserID == want.UserID},
 		{"UserUID", got.UserUID, want.UserUID, got.UserUID == want.UserUID},
 		{"Method", got.Method, want.Method, got.Method == want.Method},
+		{"PasskeyUID", got.PasskeyUID, want.PasskeyUID, got.PasskeyUID == want.PasskeyUID},
 		{"AuthenticatedAt", got.AuthenticatedAt, want.AuthenticatedAt, sameTime(got.AuthenticatedAt, want.AuthenticatedAt)},
 		{"CreatedAt", got.CreatedAt, want.CreatedAt, sameTime(got.CreatedAt, want.CreatedAt)},
 		{"LastSeenAt", got.LastSeenAt, want.LastSeenAt, sameTime(got.LastSeenAt, want.LastSeenAt)},
@@ -177,7 +179,7 @@ func sessCompare(t *testing.T, got, want *auth.Session) {
 
 func sessRoundTrip(t *testing.T, st auth.SessionStore) {
 	want := sessNew(7, 0)
-	want.Method = auth.MethodEmail
+	want.Method, want.PasskeyUID = auth.MethodEmail, ""
 	sessSave(t, st, want, sessTTL)
 	sessCompare(t, sessGet(t, st, want.ID), want)
 }
