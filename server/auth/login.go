@@ -150,9 +150,11 @@ func (s *Service) verifyAssertion(ctx context.Context, c *ceremony, raw json.Raw
 	}
 	count := parsed.Response.AuthenticatorData.Counter
 	// Zero means the authenticator keeps no counter (synced passkeys,
-	// Safari). A counter that does not move forward means two devices hold
-	// the same key: refuse, and say so in the log.
-	if count != 0 && count <= p.SignCount {
+	// Safari), which is fine for as long as it has never counted. Once it
+	// has, a counter that does not move forward (zero included) means two
+	// devices may hold the same key: refuse, and say so in the log, as
+	// WebAuthn Level 3 §7.2 step 21 describes.
+	if !signCountAdvances(p.SignCount, count) {
 		s.log.WarnContext(ctx, "sign count did not increase: possible cloned authenticator",
 			"user", u.UID, "passkey", p.UID, "stored", p.SignCount, "presented", count)
 		return nil, nil, rejected(fmt.Errorf("sign count %d does not exceed stored %d", count, p.SignCount))
@@ -165,6 +167,13 @@ func (s *Service) verifyAssertion(ctx context.Context, c *ceremony, raw json.Raw
 		return nil, nil, err
 	}
 	return u, p, nil
+}
+
+// signCountAdvances reports whether an assertion's counter is acceptable
+// after the stored one: both zero (a passkey that keeps no counter), or
+// strictly greater.
+func signCountAdvances(stored, presented uint32) bool {
+	return presented > stored || (presented == 0 && stored == 0)
 }
 
 // lookupFailed turns a store miss during verification into a rejection: a

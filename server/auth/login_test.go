@@ -1,9 +1,12 @@
 package auth_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -188,6 +191,29 @@ func TestLogin(t *testing.T) {
 			keys, _ := e.users.Passkeys(ctx, u.ID)
 			if keys[0].SignCount != 2 {
 				t.Errorf("stored count %d", keys[0].SignCount)
+			}
+		})
+
+		t.Run("refuses a zero sign count once the passkey has counted, and says so in the log", func(t *testing.T) {
+			var logged bytes.Buffer
+			e := newEnv(t, b, func(o *auth.Options) { o.Logger = slog.New(slog.NewTextHandler(&logged, nil)) })
+			u, _ := e.signup(t, "alice", "alice@example.com")
+			e.login(t, e.key, "alice") // the stored count is now non-zero
+			keys, _ := e.users.Passkeys(ctx, u.ID)
+			stored := keys[0]
+			if stored.SignCount == 0 {
+				t.Fatal("the authenticator did not count")
+			}
+			begin, _ := e.svc.LoginBegin(ctx, shared.LoginBeginRequest{UsernameOrEmail: "alice"})
+			e.key.SetCounter(e.key.Credentials()[0], ^uint32(0)) // Login adds one: wraps to 0
+			cred, _ := e.key.Login(begin.Options)
+			wantCode(t, e.finishLogin(begin, cred), shared.CodeCredentialRejected)
+			keys, _ = e.users.Passkeys(ctx, u.ID)
+			if keys[0].SignCount != stored.SignCount || !keys[0].LastUsedAt.Equal(stored.LastUsedAt) {
+				t.Errorf("a refused login changed the passkey: count %d, last used %v", keys[0].SignCount, keys[0].LastUsedAt)
+			}
+			if !strings.Contains(logged.String(), "possible cloned authenticator") {
+				t.Errorf("the refusal was not logged:\n%s", logged.String())
 			}
 		})
 

@@ -26,9 +26,9 @@ type UserStore interface {
 	// credential id fails with credential_rejected.
 	AddPasskey(ctx context.Context, p *Passkey) error
 	// RecordPasskeyUse stores the outcome of a login with the passkey. It
-	// refuses (credential_rejected) when the stored sign count has meanwhile
-	// reached or passed a non-zero signCount, so two racing logins cannot both
-	// pass the clone check.
+	// refuses (credential_rejected) unless signCount is above the stored
+	// count, or both are zero (an authenticator without a counter), checked
+	// in the same write so two racing logins cannot both pass the clone check.
 	RecordPasskeyUse(ctx context.Context, passkeyID int64, signCount uint32, backupState bool, at time.Time) error
 	// RenamePasskey and DeletePasskey act only on a passkey of userID
 	// (ErrNotFound otherwise). DeletePasskey refuses the user's last passkey

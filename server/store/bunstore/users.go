@@ -142,15 +142,15 @@ func (s *Store) RecordPasskeyUse(ctx context.Context, passkeyID int64, signCount
 	// The counter check is part of the UPDATE so that two logins racing with
 	// the same counter value cannot both read the old value and both pass:
 	// the second finds the row already moved on and changes nothing. Zero
-	// means the authenticator keeps no counter, which the check must not
-	// hold against it, and it never lowers a stored count: a later non-zero
-	// count must still beat the highest one seen.
+	// means the authenticator keeps no counter, which is accepted only while
+	// the stored count is zero too: once a passkey has counted, a zero is as
+	// suspect as any count that does not increase.
 	res, err := s.db.NewUpdate().Model((*passkeyRow)(nil)).
-		Set("sign_count = CASE WHEN ? = 0 THEN sign_count ELSE ? END", count, count).
+		Set("sign_count = ?", count).
 		Set("backup_state = ?", backupState).
 		Set("last_used_at = ?", lastUsed).
 		Where("id = ?", passkeyID).
-		Where("(? = 0 OR sign_count < ?)", count, count).
+		Where("(sign_count < ? OR (? = 0 AND sign_count = 0))", count, count).
 		Exec(ctx)
 	if err != nil {
 		return mapError("record passkey use", err)

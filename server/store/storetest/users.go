@@ -292,19 +292,19 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		}
 	})
 
-	run("keeps the highest sign count when a counter later reports zero", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("refuses a zero sign count once the passkey has counted, and changes nothing", func(t *testing.T, ctx context.Context, s auth.UserStore) {
 		u, p := userNew()
 		p.SignCount = 7
 		userCreate(t, ctx, s, u, p)
 		at := p.CreatedAt.Add(time.Hour)
-		if err := s.RecordPasskeyUse(ctx, p.ID, 0, false, at); err != nil {
-			t.Fatalf("RecordPasskeyUse(0): %v", err)
+		userWantAuthError(t, s.RecordPasskeyUse(ctx, p.ID, 0, !p.BackupState, at), shared.CodeCredentialRejected, "")
+		if got := userPasskey(t, ctx, s, p.CredentialID); got.SignCount != 7 || got.BackupState != p.BackupState || !got.LastUsedAt.IsZero() {
+			t.Fatalf("after a refused RecordPasskeyUse(0): count %d, backup state %v, last used %v", got.SignCount, got.BackupState, got.LastUsedAt)
 		}
-		if got := userPasskey(t, ctx, s, p.CredentialID); got.SignCount != 7 || !userSameTime(got.LastUsedAt, at) {
-			t.Fatalf("after RecordPasskeyUse(0): count %d, last used %v", got.SignCount, got.LastUsedAt)
+		// A higher count still works afterwards.
+		if err := s.RecordPasskeyUse(ctx, p.ID, 8, false, at); err != nil {
+			t.Fatalf("RecordPasskeyUse(8): %v", err)
 		}
-		// A replay of an old non-zero count must still be caught.
-		userWantAuthError(t, s.RecordPasskeyUse(ctx, p.ID, 7, false, at), shared.CodeCredentialRejected, "")
 	})
 
 	run("refuses a sign count that does not increase and changes nothing", func(t *testing.T, ctx context.Context, s auth.UserStore) {
