@@ -92,7 +92,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *Us
 	}
 	if now.Sub(sess.LastSeenAt) >= touchEvery {
 		sess.LastSeenAt = now
-		if err := s.sessions.Save(ctx, sess, s.sessionTTL(sess, now)); err != nil {
+		err := s.sessions.Touch(ctx, sess, s.sessionTTL(sess, now))
+		switch {
+		case errors.Is(err, ErrNotFound):
+			// Ended while this request was on its way: it is over.
+			return nil, nil, unauth
+		case err != nil:
 			// The request can go on; the session just looks older than it is.
 			s.log.WarnContext(ctx, "could not refresh session", "err", err)
 		}

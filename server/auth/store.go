@@ -54,6 +54,12 @@ type ChallengeStore interface {
 type SessionStore interface {
 	// Save creates or replaces a session, to expire after ttl.
 	Save(ctx context.Context, s *Session, ttl time.Duration) error
+	// Touch rewrites a session that still exists (its LastSeenAt, say) and
+	// restarts its ttl, atomically with respect to Delete: a session deleted
+	// before or while it runs stays deleted, and the answer is ErrNotFound.
+	// Save must never be used to refresh, since a request in flight while
+	// the session ends would bring it back.
+	Touch(ctx context.Context, s *Session, ttl time.Duration) error
 	// Get returns a live session or ErrNotFound.
 	Get(ctx context.Context, id string) (*Session, error)
 	Delete(ctx context.Context, id string) error

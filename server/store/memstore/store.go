@@ -212,6 +212,27 @@ func (s *Store) Save(ctx context.Context, sess *auth.Session, ttl time.Duration)
 	return nil
 }
 
+// Touch replaces a live session and restarts its ttl; a session that is
+// gone (deleted or expired) stays gone. The check and the write share the
+// lock, so a Delete cannot slip in between.
+func (s *Store) Touch(ctx context.Context, sess *auth.Session, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkTTL(ttl); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	old, ok := s.sessions[sess.ID]
+	if !ok || !now.Before(old.expires) || old.s.UserID != sess.UserID {
+		return auth.ErrNotFound
+	}
+	s.sessions[sess.ID] = session{s: *sess, expires: now.Add(ttl)}
+	return nil
+}
+
 // Get returns a copy of a live session or auth.ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (*auth.Session, error) {
 	if err := ctx.Err(); err != nil {

@@ -179,24 +179,60 @@ func (s *Store) Save(ctx context.Context, sess *auth.Session, ttl time.Duration)
 	if err != nil {
 		return fmt.Errorf("redisstore: encode session: %w", err)
 	}
-	expiry := time.Now().Add(ttl).UnixMilli()
-	// EXPIRE counts whole seconds: round up so the index outlives the session.
-	indexTTL := (ttl + time.Second - 1).Truncate(time.Second)
-	userKey := s.userKey(sess.UserID)
 	_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, s.sessionKey(sess.ID), b, ttl)
-		p.ZAdd(ctx, userKey, redis.Z{Score: float64(expiry), Member: sess.ID})
-		// NX gives the just-created index its first TTL (GT alone never
-		// applies to a key without one); GT then only ever lengthens it, so
-		// the index lives as long as its longest session.
-		p.ExpireNX(ctx, userKey, indexTTL)
-		p.ExpireGT(ctx, userKey, indexTTL)
+		s.index(ctx, p, sess.UserID, sess.ID, ttl)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("redisstore: save session: %w", err)
 	}
 	return nil
+}
+
+// Touch rewrites a session only if its key still exists (SET … XX), so a
+// refresh racing with Delete can never bring a deleted session back. The
+// index's score then follows; should Delete run in between, the index keeps
+// a stale entry that ListByUser skips and its score removes.
+func (s *Store) Touch(ctx context.Context, sess *auth.Session, ttl time.Duration) error {
+	ttl, err := checkTTL(ttl)
+	if err != nil {
+		return err
+	}
+	b, err := encodeSession(sess)
+	if err != nil {
+		return fmt.Errorf("redisstore: encode session: %w", err)
+	}
+	err = s.c.SetArgs(ctx, s.sessionKey(sess.ID), b, redis.SetArgs{Mode: "XX", TTL: ttl}).Err()
+	if errors.Is(err, redis.Nil) {
+		return auth.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("redisstore: touch session: %w", err)
+	}
+	_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		s.index(ctx, p, sess.UserID, sess.ID, ttl)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redisstore: touch session: %w", err)
+	}
+	return nil
+}
+
+// index queues the commands that record (or refresh) a session in its
+// user's index.
+func (s *Store) index(ctx context.Context, p redis.Pipeliner, userID int64, id string, ttl time.Duration) {
+	expiry := time.Now().Add(ttl).UnixMilli()
+	// EXPIRE counts whole seconds: round up so the index outlives the session.
+	indexTTL := (ttl + time.Second - 1).Truncate(time.Second)
+	userKey := s.userKey(userID)
+	p.ZAdd(ctx, userKey, redis.Z{Score: float64(expiry), Member: id})
+	// NX gives the just-created index its first TTL (GT alone never applies
+	// to a key without one); GT then only ever lengthens it, so the index
+	// lives as long as its longest session.
+	p.ExpireNX(ctx, userKey, indexTTL)
+	p.ExpireGT(ctx, userKey, indexTTL)
 }
 
 // Get returns a live session or auth.ErrNotFound.

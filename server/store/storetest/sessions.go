@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,6 +43,9 @@ func SessionStore(t *testing.T, open func(t *testing.T) auth.SessionStore) {
 		{"a session expires after its ttl", sessExpiry},
 		{"saving again restarts the ttl", sessExtend},
 		{"a non-positive ttl is refused", sessBadTTL},
+		{"touch rewrites a live session and restarts its ttl", sessTouch},
+		{"touch never brings back a deleted session", sessTouchDeleted},
+		{"touch racing delete never brings the session back", sessTouchRace},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -288,4 +292,67 @@ func sessBadTTL(t *testing.T, st auth.SessionStore) {
 		}
 	}
 	sessWantNotFound(t, st, s.ID)
+}
+
+func sessTouch(t *testing.T, st auth.SessionStore) {
+	ctx := sessCtx(t)
+	s := sessNew(7, 0)
+	sessSave(t, st, s, 50*time.Millisecond)
+	s.LastSeenAt = s.LastSeenAt.Add(time.Hour)
+	if err := st.Touch(ctx, s, sessTTL); err != nil {
+		t.Fatalf("Touch: %v", err)
+	}
+	time.Sleep(150 * time.Millisecond) // past the first ttl, not the second
+	sessCompare(t, sessGet(t, st, s.ID), s)
+	sessWantList(t, st, 7, s)
+}
+
+func sessTouchDeleted(t *testing.T, st auth.SessionStore) {
+	ctx := sessCtx(t)
+	s := sessNew(7, 0)
+	if err := st.Touch(ctx, s, sessTTL); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("Touch of a session never saved: %v, want ErrNotFound", err)
+	}
+	sessWantNotFound(t, st, s.ID)
+	sessSave(t, st, s, sessTTL)
+	if err := st.Delete(ctx, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Touch(ctx, s, sessTTL); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("Touch of a deleted session: %v, want ErrNotFound", err)
+	}
+	sessWantNotFound(t, st, s.ID)
+	sessWantList(t, st, 7)
+}
+
+// sessTouchRace is logout racing a request in flight: whichever runs first,
+// the session must end up deleted.
+func sessTouchRace(t *testing.T, st auth.SessionStore) {
+	ctx := sessCtx(t)
+	for i := range 50 {
+		s := sessNew(9, i)
+		sessSave(t, st, s, sessTTL)
+		del := func() {
+			if err := st.Delete(ctx, s.ID); err != nil {
+				t.Errorf("Delete: %v", err)
+			}
+		}
+		touch := func() {
+			if err := st.Touch(ctx, s, sessTTL); err != nil && !errors.Is(err, auth.ErrNotFound) {
+				t.Errorf("Touch: %v", err)
+			}
+		}
+		// Start them in both orders: the scheduler tends to run the
+		// goroutine started last first.
+		first, second := del, touch
+		if i%2 == 1 {
+			first, second = touch, del
+		}
+		var wg sync.WaitGroup
+		wg.Go(first)
+		wg.Go(second)
+		wg.Wait()
+		sessWantNotFound(t, st, s.ID)
+	}
+	sessWantList(t, st, 9)
 }
