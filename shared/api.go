@@ -13,6 +13,13 @@ type User struct {
 	DisplayName string `json:"display_name"`
 }
 
+// How a session was authenticated, as UserResponse.Method and Session.Method
+// say.
+const (
+	MethodPasskey = "passkey"
+	MethodEmail   = "email"
+)
+
 // UserResponse answers sign-up, login, email verification and /api/me.
 type UserResponse struct {
 	User User `json:"user"`
@@ -83,6 +90,9 @@ type Passkey struct {
 	Transports        []string   `json:"transports"`
 	CreatedAt         time.Time  `json:"created_at"`
 	LastUsedAt        *time.Time `json:"last_used_at,omitempty"`
+	// ProvisionalUntil is set while the passkey, added after an email-link
+	// login, cannot yet authorise deleting passkeys or ending other sessions.
+	ProvisionalUntil *time.Time `json:"provisional_until,omitempty"`
 }
 
 // PasskeysResponse lists the user's passkeys.

@@ -19,10 +19,12 @@ const (
 	CodeUnauthenticated    = "unauthenticated"
 	CodeReauthRequired     = "reauth_required"
 	CodeLastPasskey        = "last_passkey"
+	CodeLimitReached       = "limit_reached"
 	CodeTokenInvalid       = "token_invalid"
 	CodeRateLimited        = "rate_limited"
 	CodeForbidden          = "forbidden"
 	CodeUnavailable        = "unavailable"
+	CodeBusy               = "busy"
 	CodeInternal           = "internal"
 )
 

@@ -168,6 +168,12 @@ func (c *Client) EndSession(ctx context.Context, id string) error {
 	return c.call(ctx, "DELETE", pathWithID(shared.APISession, id), nil, nil)
 }
 
+// LogoutEverywhere ends every session of the user, this one included. It
+// needs a recent login with a passkey that is not provisional.
+func (c *Client) LogoutEverywhere(ctx context.Context) error {
+	return c.call(ctx, "DELETE", shared.APISessions, nil, nil)
+}
+
 func pathWithID(pattern, id string) string {
 	return strings.Replace(pattern, "{id}", url.PathEscape(id), 1)
 }

@@ -95,7 +95,7 @@ func (p *account) Render() app.UI {
 	}
 	return &shell{Title: "Your account", Content: []app.UI{
 		app.P().Class("lead").ID("account-greeting").Text("Welcome, " + name + "!"),
-		app.If(p.session.Method == "email", func() app.UI {
+		app.If(p.session.Method == shared.MethodEmail, func() app.UI {
 			return app.Div().Class("callout").ID("add-passkey-callout").Body(
 				app.P().Text("You logged in with an email link. Add a passkey for this device, and next time your fingerprint, face or security key is all it takes."),
 				app.Button().Class("button").ID("add-passkey-device").Disabled(p.busy).Text("Add a passkey for this device").OnClick(p.addPasskey),
@@ -182,7 +182,13 @@ func (p *account) renderPasskeys() app.UI {
 				app.Div().Class("grow").Body(
 					app.Strong().Class("passkey-name").Text(k.Name),
 					app.Span().Class("badge").Text(where),
+					app.If(k.ProvisionalUntil != nil, func() app.UI {
+						return app.Span().Class("badge badge-warn provisional").Text("Provisional until " + formatDate(*k.ProvisionalUntil))
+					}),
 					app.Div().Class("meta").Text(meta),
+					app.If(k.ProvisionalUntil != nil, func() app.UI {
+						return app.Div().Class("meta").Text("Added after an email login. Until then it logs you in, but can't delete passkeys or end other sessions.")
+					}),
 				),
 				actions,
 			)
@@ -203,7 +209,7 @@ func (p *account) renderSessions() app.UI {
 				s := p.sessions[i]
 				label := s.Device
 				how := "passkey"
-				if s.Method == "email" {
+				if s.Method == shared.MethodEmail {
 					how = "email link"
 				}
 				return app.Li().Class("session").Body(
@@ -219,9 +225,9 @@ func (p *account) renderSessions() app.UI {
 				)
 			}),
 		),
-		app.If(others > 0, func() app.UI {
-			return app.Div().Class("actions").Body(
-				app.Button().Class("button button-secondary").ID("end-other-sessions").Text("Log out other sessions").
+		app.Div().Class("actions").Body(
+			app.If(others > 0, func() app.UI {
+				return app.Button().Class("button button-secondary").ID("end-other-sessions").Disabled(p.busy).Text("Log out other sessions").
 					OnClick(func(ctx app.Context, e app.Event) {
 						var ids []string
 						for _, s := range p.sessions {
@@ -230,9 +236,11 @@ func (p *account) renderSessions() app.UI {
 							}
 						}
 						p.endSessions(ids)
-					}),
-			)
-		}),
+					})
+			}),
+			app.Button().Class("button button-danger").ID("logout-everywhere").Disabled(p.busy).Text("Log out everywhere").
+				OnClick(p.logoutEverywhere),
+		),
 	)
 }
 
@@ -243,7 +251,13 @@ func (p *account) withRecentAuth(c context.Context, op func() error) error {
 	if client.Code(err) != shared.CodeReauthRequired {
 		return err
 	}
-	p.ui.Dispatch(func(ctx app.Context) { p.progress = "For your security, confirm it's you with your passkey…" })
+	prompt := "For your security, confirm it's you with your passkey…"
+	if p.session.Method == shared.MethodEmail {
+		// The server wants a passkey the account already had, not one
+		// added from this email-link session.
+		prompt = "You logged in with an email link. Confirm it's you with a passkey you already had…"
+	}
+	p.ui.Dispatch(func(ctx app.Context) { p.progress = prompt })
 	begin, err := api.LoginBegin(c, shared.LoginBeginRequest{UsernameOrEmail: p.session.User.Username})
 	if err != nil {
 		return err
@@ -289,7 +303,7 @@ func (p *account) addPasskey(ctx app.Context, e app.Event) {
 			}
 			// The new passkey makes this a passkey device: drop the callout.
 			s := p.session
-			s.Method = "passkey"
+			s.Method = shared.MethodPasskey
 			putSession(ctx, s)
 			toast(ctx, "Passkey added: "+added.Passkey.Name)
 			p.reload(ctx)
@@ -341,13 +355,14 @@ func (p *account) endSessions(ids []string) {
 	p.ui.Async(func() {
 		c, cancel := requestContext()
 		defer cancel()
-		var err error
-		for _, id := range ids {
-			if err = api.EndSession(c, id); err != nil && client.Code(err) != shared.CodeNotFound {
-				break
+		err := p.withRecentAuth(c, func() error {
+			for _, id := range ids {
+				if err := api.EndSession(c, id); err != nil && client.Code(err) != shared.CodeNotFound {
+					return err
+				}
 			}
-			err = nil
-		}
+			return nil
+		})
 		p.ui.Dispatch(func(ctx app.Context) {
 			p.busy = false
 			if err != nil {
@@ -356,6 +371,30 @@ func (p *account) endSessions(ids []string) {
 			}
 			toast(ctx, "Other sessions ended")
 			p.reload(ctx)
+		})
+	})
+}
+
+// logoutEverywhere ends every session of the account, this one included:
+// what to do when a device is lost or someone else may have got in.
+func (p *account) logoutEverywhere(ctx app.Context, e app.Event) {
+	if p.busy {
+		return
+	}
+	p.busy, p.progress, p.errMsg = true, "Logging out everywhere…", ""
+	ctx.Async(func() {
+		c, cancel := requestContext()
+		defer cancel()
+		err := p.withRecentAuth(c, func() error { return api.LogoutEverywhere(c) })
+		p.ui.Dispatch(func(ctx app.Context) {
+			p.busy = false
+			if err != nil {
+				p.errMsg = messageOf(err)
+				return
+			}
+			clearSession(ctx)
+			toast(ctx, "Logged out everywhere")
+			ctx.Navigate(shared.PageLogin)
 		})
 	})
 }

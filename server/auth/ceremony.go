@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/latchkey/latchkey/shared"
 )
 
 // Kinds of ceremony. A ceremony begun as one kind can only be finished as
@@ -49,10 +50,24 @@ func (s *Service) putCeremony(ctx context.Context, c *ceremony) (string, error) 
 	if err != nil {
 		return "", fmt.Errorf("encode ceremony: %w", err)
 	}
-	if err := s.challenges.Put(ctx, ceremonyPrefix+id, b, s.opts.CeremonyTTL); err != nil {
-		return "", fmt.Errorf("store ceremony: %w", err)
+	if err := s.putChallenge(ctx, ceremonyPrefix+id, b, s.opts.CeremonyTTL); err != nil {
+		return "", err
 	}
 	return id, nil
+}
+
+// putChallenge stores a short-lived value. A store that is full (the
+// in-process one has a hard cap) is a passing condition to retry, not a
+// failure of ours.
+func (s *Service) putChallenge(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	err := s.challenges.Put(ctx, key, value, ttl)
+	if errors.Is(err, ErrFull) {
+		return &Error{Code: shared.CodeBusy, Message: "Too many sign-ins are in progress; try again in a moment.", Err: err}
+	}
+	if err != nil {
+		return fmt.Errorf("store challenge: %w", err)
+	}
+	return nil
 }
 
 // takeCeremony consumes the ceremony: whatever happens next, the id and its

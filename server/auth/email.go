@@ -64,8 +64,8 @@ func (s *Service) EmailLogin(ctx context.Context, usernameOrEmail string) error 
 	if err != nil {
 		return fmt.Errorf("encode login link: %w", err)
 	}
-	if err := s.challenges.Put(ctx, linkKey(token), b, s.opts.EmailLinkTTL); err != nil {
-		return fmt.Errorf("store login link: %w", err)
+	if err := s.putChallenge(ctx, linkKey(token), b, s.opts.EmailLinkTTL); err != nil {
+		return err
 	}
 	msg, err := s.loginLinkMessage(u, s.opts.Origin+shared.PageLoginEmail+"#token="+url.QueryEscape(token))
 	if err != nil {

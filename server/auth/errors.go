@@ -51,3 +51,7 @@ func ErrorCode(err error) string {
 // ErrNotFound is what stores return for a missing record. Callers translate
 // it into a code that fits what was looked for.
 var ErrNotFound = errors.New("not found")
+
+// ErrFull is what a store with a hard cap returns when it holds as much as
+// it may; the domain answers busy (503) rather than growing without bound.
+var ErrFull = errors.New("store full")

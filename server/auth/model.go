@@ -1,6 +1,10 @@
 package auth
 
-import "time"
+import (
+	"time"
+
+	"github.com/latchkey/latchkey/shared"
+)
 
 // User is an account. It never exists without at least one passkey.
 type User struct {
@@ -34,6 +38,17 @@ type Passkey struct {
 	CreatedAt       time.Time
 	// LastUsedAt is zero until the passkey is first used to log in.
 	LastUsedAt time.Time
+	// ProvisionalUntil is set on a passkey added by a session that did not
+	// begin with a trusted passkey (an email link, say): until then it logs
+	// in, but a login with it does not authorise removing the account's
+	// other ways in. Zero for every other passkey.
+	ProvisionalUntil time.Time
+}
+
+// Provisional reports whether the passkey is still in its cooling-off
+// period at now.
+func (p *Passkey) Provisional(now time.Time) bool {
+	return now.Before(p.ProvisionalUntil)
 }
 
 // Session is a server-side login session. The cookie carries a random token;
@@ -59,8 +74,8 @@ type Session struct {
 	IP        string
 }
 
-// Authentication methods of a session.
+// Authentication methods of a session; the API carries them as they are.
 const (
-	MethodPasskey = "passkey"
-	MethodEmail   = "email"
+	MethodPasskey = shared.MethodPasskey
+	MethodEmail   = shared.MethodEmail
 )

@@ -11,15 +11,65 @@ import (
 	"github.com/latchkey/latchkey/shared"
 )
 
-// requireRecentAuth guards changes to a user's passkeys: whoever holds the
-// session must have proven possession of a passkey or an email link lately,
-// so a session left open on a shared computer cannot be used to plant one.
+// Limits on what one account holds, so that no account can grow the
+// stores without bound. A new login beyond MaxSessions ends the sessions
+// unused the longest.
+const (
+	MaxPasskeys = 20
+	MaxSessions = 50
+)
+
+// requireRecentAuth guards adding a passkey: whoever holds the session must
+// have proven possession of a passkey or an email link lately, so a session
+// left open on a shared computer cannot be used to plant one. An email link
+// is enough here: adding a passkey for a new device is what it is for.
 func (s *Service) requireRecentAuth(sess *Session) error {
 	if s.opts.Now().Sub(sess.AuthenticatedAt) > s.opts.ReauthWindow {
-		return Errorf(shared.CodeReauthRequired, "For your security, confirm it's you with a passkey first.")
+		return errReauthRequired()
 	}
 	return nil
 }
+
+// requireTrustedAuth guards what could lock the owner out: deleting a
+// passkey, ending another session, logging out everywhere. It needs a
+// recent login with a passkey that is not provisional. An email link only
+// proves that someone can read the mailbox, and a passkey that such a
+// session added proves no more until its cooling-off period ends; without
+// this, whoever reads the owner's email could add a passkey, log in with it
+// and remove every other way in.
+func (s *Service) requireTrustedAuth(ctx context.Context, sess *Session, u *User) error {
+	if err := s.requireRecentAuth(sess); err != nil {
+		return err
+	}
+	if sess.Method != MethodPasskey || sess.PasskeyUID == "" {
+		return &Error{Code: shared.CodeReauthRequired, Message: "You logged in with an email link. For your security, confirm it's you with a passkey you already had."}
+	}
+	keys, err := s.users.Passkeys(ctx, u.ID)
+	if err != nil {
+		return fmt.Errorf("passkeys of user: %w", err)
+	}
+	for _, p := range keys {
+		if p.UID != sess.PasskeyUID {
+			continue
+		}
+		if p.Provisional(s.opts.Now()) {
+			return &Error{Code: shared.CodeReauthRequired, Message: fmt.Sprintf(
+				"The passkey you logged in with was added through an email login and can't do this until %s. Confirm it's you with another of your passkeys.",
+				p.ProvisionalUntil.UTC().Format("2 Jan 2006, 15:04 MST"))}
+		}
+		return nil
+	}
+	// The session's passkey has been deleted since.
+	return errReauthRequired()
+}
+
+func errReauthRequired() *Error {
+	return Errorf(shared.CodeReauthRequired, "For your security, confirm it's you with a passkey first.")
+}
+
+// openCeremonyPrefix keys the one add-passkey ceremony a session may have
+// open: a new begin replaces the last, so a session cannot pile them up.
+const openCeremonyPrefix = "add-passkey:"
 
 // PasskeyBegin starts adding a passkey to the session's user. The user's
 // existing passkeys are excluded, so an authenticator that already holds one
@@ -31,6 +81,9 @@ func (s *Service) PasskeyBegin(ctx context.Context, sess *Session, u *User) (*sh
 	wu, err := s.waUserOf(ctx, u)
 	if err != nil {
 		return nil, err
+	}
+	if len(wu.keys) >= MaxPasskeys {
+		return nil, errTooManyPasskeys()
 	}
 	exclude := make([]protocol.CredentialDescriptor, 0, len(wu.creds))
 	for _, c := range wu.creds {
@@ -46,8 +99,20 @@ func (s *Service) PasskeyBegin(ctx context.Context, sess *Session, u *User) (*sh
 	if err != nil {
 		return nil, fmt.Errorf("begin registration: %w", err)
 	}
+	// The session's previous ceremony, if any, is withdrawn first.
+	open := openCeremonyPrefix + sess.ID
+	if old, err := s.challenges.Take(ctx, open); err == nil {
+		if _, err := s.challenges.Take(ctx, ceremonyPrefix+string(old)); err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("withdraw the previous ceremony: %w", err)
+		}
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("find the open ceremony: %w", err)
+	}
 	id, err := s.putCeremony(ctx, &ceremony{Kind: kindAddPasskey, WebAuthn: *session, UserID: u.ID, SessionID: sess.ID})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.putChallenge(ctx, open, []byte(id), s.opts.CeremonyTTL); err != nil {
 		return nil, err
 	}
 	opts, err := json.Marshal(creation.Response)
@@ -58,7 +123,9 @@ func (s *Service) PasskeyBegin(ctx context.Context, sess *Session, u *User) (*sh
 }
 
 // PasskeyFinish verifies and stores the new passkey. Only the session that
-// began the ceremony can finish it.
+// began the ceremony can finish it, and only its latest one. A passkey added
+// without a trusted passkey login (after an email link, say) is provisional
+// for ProvisionalPeriod.
 func (s *Service) PasskeyFinish(ctx context.Context, sess *Session, u *User, req shared.PasskeyFinishRequest, client Client) (*Passkey, error) {
 	c, err := s.takeCeremony(ctx, req.Ceremony, kindAddPasskey)
 	if err != nil {
@@ -67,6 +134,16 @@ func (s *Service) PasskeyFinish(ctx context.Context, sess *Session, u *User, req
 	if c.UserID != u.ID || c.SessionID != sess.ID {
 		return nil, &Error{Code: codeCeremonyInvalid, Message: "This sign-in attempt has expired or was already used. Please start again.",
 			Err: errors.New("add-passkey ceremony finished by another session")}
+	}
+	// Two begins racing can both store a ceremony; only the one the session
+	// points at may finish.
+	open, err := s.challenges.Take(ctx, openCeremonyPrefix+sess.ID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("find the open ceremony: %w", err)
+	}
+	if string(open) != req.Ceremony {
+		return nil, &Error{Code: codeCeremonyInvalid, Message: "This sign-in attempt has expired or was already used. Please start again.",
+			Err: errors.New("add-passkey ceremony replaced by a newer one")}
 	}
 	if err := s.requireRecentAuth(sess); err != nil {
 		return nil, err
@@ -79,17 +156,31 @@ func (s *Service) PasskeyFinish(ctx context.Context, sess *Session, u *User, req
 	if err != nil {
 		return nil, err
 	}
+	if len(wu.keys) >= MaxPasskeys {
+		return nil, errTooManyPasskeys()
+	}
 	cred, err := s.verifyRegistration(wu, c, req.Credential)
 	if err != nil {
 		return nil, err
 	}
-	p := newPasskey(cred, name, client, s.opts.Now().UTC())
+	now := s.opts.Now().UTC()
+	p := newPasskey(cred, name, client, now)
 	p.UserID = u.ID
+	trusted := s.requireTrustedAuth(ctx, sess, u)
+	if ErrorCode(trusted) == shared.CodeReauthRequired {
+		p.ProvisionalUntil = now.Add(s.opts.ProvisionalPeriod)
+	} else if trusted != nil {
+		return nil, trusted
+	}
 	if err := s.users.AddPasskey(ctx, p); err != nil {
 		return nil, err
 	}
-	s.log.InfoContext(ctx, "passkey added", "user", u.UID, "passkey", p.UID)
+	s.log.InfoContext(ctx, "passkey added", "user", u.UID, "passkey", p.UID, "provisional", !p.ProvisionalUntil.IsZero())
 	return p, nil
+}
+
+func errTooManyPasskeys() *Error {
+	return Errorf(shared.CodeLimitReached, "An account can hold at most %d passkeys. Delete one you no longer use first.", MaxPasskeys)
 }
 
 // Passkeys lists the user's passkeys, oldest first.
@@ -117,19 +208,21 @@ func (s *Service) RenamePasskey(ctx context.Context, u *User, passkeyUID, name s
 	return p, err
 }
 
-// DeletePasskey deletes one of the user's passkeys, never the last one.
+// DeletePasskey deletes one of the user's passkeys, never the last one,
+// and ends the sessions it started: whoever logged in with it is out.
 func (s *Service) DeletePasskey(ctx context.Context, sess *Session, u *User, passkeyUID string) error {
-	if err := s.requireRecentAuth(sess); err != nil {
+	if err := s.requireTrustedAuth(ctx, sess, u); err != nil {
 		return err
 	}
 	err := s.users.DeletePasskey(ctx, u.ID, passkeyUID)
 	if errors.Is(err, ErrNotFound) {
 		return errPasskeyNotFound()
 	}
-	if err == nil {
-		s.log.InfoContext(ctx, "passkey deleted", "user", u.UID, "passkey", passkeyUID)
+	if err != nil {
+		return err
 	}
-	return err
+	s.log.InfoContext(ctx, "passkey deleted", "user", u.UID, "passkey", passkeyUID)
+	return s.endSessionsWhere(ctx, u.ID, func(x Session) bool { return x.PasskeyUID == passkeyUID })
 }
 
 func errPasskeyNotFound() *Error {
@@ -153,14 +246,33 @@ func (s *Service) Sessions(ctx context.Context, userID int64) ([]Session, error)
 }
 
 // EndUserSession ends one of the user's sessions; another user's id is
-// not found.
-func (s *Service) EndUserSession(ctx context.Context, userID int64, id string) error {
-	sess, err := s.sessions.Get(ctx, id)
-	if errors.Is(err, ErrNotFound) || (err == nil && sess.UserID != userID) {
+// not found. Ending the session itself is logging out; ending another one
+// needs a trusted login, or whoever read the owner's email could throw the
+// owner out.
+func (s *Service) EndUserSession(ctx context.Context, sess *Session, u *User, id string) error {
+	if id != sess.ID {
+		if err := s.requireTrustedAuth(ctx, sess, u); err != nil {
+			return err
+		}
+	}
+	other, err := s.sessions.Get(ctx, id)
+	if errors.Is(err, ErrNotFound) || (err == nil && other.UserID != u.ID) {
 		return Errorf(shared.CodeNotFound, "No such session.")
 	}
 	if err != nil {
 		return fmt.Errorf("get session: %w", err)
 	}
 	return s.EndSession(ctx, id)
+}
+
+// LogoutEverywhere ends every session of the user, this one included.
+func (s *Service) LogoutEverywhere(ctx context.Context, sess *Session, u *User) error {
+	if err := s.requireTrustedAuth(ctx, sess, u); err != nil {
+		return err
+	}
+	if err := s.EndAllSessions(ctx, u.ID); err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "logged out everywhere", "user", u.UID)
+	return nil
 }

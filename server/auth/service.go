@@ -33,6 +33,9 @@ type Options struct {
 	SessionLifetime time.Duration
 	// ReauthWindow is how recent a login must be to change passkeys.
 	ReauthWindow time.Duration
+	// ProvisionalPeriod is how long a passkey added without a trusted
+	// passkey login stays provisional.
+	ProvisionalPeriod time.Duration
 	// EmailLinkTTL is how long a login link works.
 	EmailLinkTTL time.Duration
 	// Mailer sends login links; Limiter bounds how many one account gets.
@@ -89,6 +92,9 @@ func New(users UserStore, challenges ChallengeStore, sessions SessionStore, opts
 	}
 	if opts.ReauthWindow <= 0 {
 		opts.ReauthWindow = 5 * time.Minute
+	}
+	if opts.ProvisionalPeriod <= 0 {
+		opts.ProvisionalPeriod = 72 * time.Hour
 	}
 	if opts.EmailLinkTTL <= 0 {
 		opts.EmailLinkTTL = 15 * time.Minute

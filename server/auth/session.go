@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,7 +51,28 @@ func (s *Service) StartSession(ctx context.Context, u *User, passkey *Passkey, c
 	if err := s.sessions.Save(ctx, sess, s.sessionTTL(sess, now)); err != nil {
 		return nil, "", fmt.Errorf("save session: %w", err)
 	}
+	if err := s.capSessions(ctx, u.ID, sess.ID); err != nil {
+		// The login stands; the cap is caught up with on the next one.
+		s.log.WarnContext(ctx, "could not cap the user's sessions", "user", u.UID, "err", err)
+	}
 	return sess, token, nil
+}
+
+// capSessions ends the sessions unused the longest while the user has more
+// than MaxSessions, never the one just started.
+func (s *Service) capSessions(ctx context.Context, userID int64, keep string) error {
+	all, err := s.sessions.ListByUser(ctx, userID)
+	if err != nil || len(all) <= MaxSessions {
+		return err
+	}
+	slices.SortFunc(all, func(a, b Session) int { return a.LastSeenAt.Compare(b.LastSeenAt) })
+	var errs []error
+	for _, old := range all[:len(all)-MaxSessions] {
+		if old.ID != keep {
+			errs = append(errs, s.sessions.Delete(ctx, old.ID))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // sessionTTL is how long the store keeps a session after activity at now:

@@ -94,17 +94,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Instance
 	}
 
 	in.Auth, err = auth.New(in.Users, in.Challenges, in.Sessions, auth.Options{
-		Origin:           cfg.Origin,
-		RPID:             cfg.RPID,
-		UserVerification: cfg.UserVerification,
-		CeremonyTTL:      cfg.CeremonyTTL,
-		SessionIdle:      cfg.SessionIdle,
-		SessionLifetime:  cfg.SessionLifetime,
-		ReauthWindow:     cfg.ReauthWindow,
-		EmailLinkTTL:     cfg.EmailLinkTTL,
-		Mailer:           mailer,
-		Limiter:          in.Limiter,
-		Logger:           log,
+		Origin:            cfg.Origin,
+		RPID:              cfg.RPID,
+		UserVerification:  cfg.UserVerification,
+		CeremonyTTL:       cfg.CeremonyTTL,
+		SessionIdle:       cfg.SessionIdle,
+		SessionLifetime:   cfg.SessionLifetime,
+		ReauthWindow:      cfg.ReauthWindow,
+		ProvisionalPeriod: cfg.ProvisionalPeriod,
+		EmailLinkTTL:      cfg.EmailLinkTTL,
+		Mailer:            mailer,
+		Limiter:           in.Limiter,
+		Logger:            log,
 	})
 	if err != nil {
 		return nil, err

@@ -43,11 +43,17 @@ type Config struct {
 	SessionLifetime  time.Duration
 	RememberFor      time.Duration
 	ReauthWindow     time.Duration
-	EmailLinkTTL     time.Duration
+	// ProvisionalPeriod is how long a passkey added after an email-link
+	// login cannot authorise removing the account's other ways in.
+	ProvisionalPeriod time.Duration
+	EmailLinkTTL      time.Duration
 
 	// SMTPURL empty means login links are written to the log (development).
 	SMTPURL  string
 	MailFrom string
+	// MailLogLinks allows writing login links to the log with an https
+	// PUBLIC_URL, which otherwise refuses to start without SMTP_URL.
+	MailLogLinks bool
 
 	// TrustedProxies are the networks whose X-Forwarded-For is believed
 	// when finding a client's address for rate limits and the session list.
@@ -65,23 +71,24 @@ func (c *Config) Secure() bool { return c.PublicURL.Scheme == "https" }
 func Load(getenv func(string) string) (*Config, error) {
 	e := env{getenv: getenv}
 	c := &Config{
-		ListenAddr:       e.str("LISTEN_ADDR", ":8080"),
-		DatabaseURL:      e.str("DATABASE_URL", ""),
-		DataDir:          e.str("DATA_DIR", "data"),
-		RedisURL:         e.str("REDIS_URL", ""),
-		RedisPrefix:      e.str("REDIS_PREFIX", "latchkey:"),
-		WebDir:           e.str("WEB_DIR", "web"),
-		LogFormat:        e.str("LOG_FORMAT", "text"),
-		UserVerification: e.str("WEBAUTHN_USER_VERIFICATION", "required"),
-		CeremonyTTL:      e.duration("CEREMONY_TTL", 10*time.Minute),
-		SessionIdle:      e.duration("SESSION_IDLE_TIMEOUT", 7*24*time.Hour),
-		SessionLifetime:  e.duration("SESSION_LIFETIME", 30*24*time.Hour),
-		RememberFor:      e.duration("REMEMBER_USER_FOR", 400*24*time.Hour),
-		ReauthWindow:     e.duration("REAUTH_WINDOW", 5*time.Minute),
-		EmailLinkTTL:     e.duration("EMAIL_LINK_TTL", 15*time.Minute),
-		SMTPURL:          e.str("SMTP_URL", ""),
-		MailFrom:         e.str("MAIL_FROM", ""),
-		ShutdownTimeout:  e.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+		ListenAddr:        e.str("LISTEN_ADDR", ":8080"),
+		DatabaseURL:       e.str("DATABASE_URL", ""),
+		DataDir:           e.str("DATA_DIR", "data"),
+		RedisURL:          e.str("REDIS_URL", ""),
+		RedisPrefix:       e.str("REDIS_PREFIX", "latchkey:"),
+		WebDir:            e.str("WEB_DIR", "web"),
+		LogFormat:         e.str("LOG_FORMAT", "text"),
+		UserVerification:  e.str("WEBAUTHN_USER_VERIFICATION", "required"),
+		CeremonyTTL:       e.duration("CEREMONY_TTL", 10*time.Minute),
+		SessionIdle:       e.duration("SESSION_IDLE_TIMEOUT", 7*24*time.Hour),
+		SessionLifetime:   e.duration("SESSION_LIFETIME", 30*24*time.Hour),
+		RememberFor:       e.duration("REMEMBER_USER_FOR", 400*24*time.Hour),
+		ReauthWindow:      e.duration("REAUTH_WINDOW", 5*time.Minute),
+		ProvisionalPeriod: e.duration("PROVISIONAL_PASSKEY_PERIOD", 72*time.Hour),
+		EmailLinkTTL:      e.duration("EMAIL_LINK_TTL", 15*time.Minute),
+		SMTPURL:           e.str("SMTP_URL", ""),
+		MailFrom:          e.str("MAIL_FROM", ""),
+		ShutdownTimeout:   e.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 	}
 
 	raw := e.str("PUBLIC_URL", "http://localhost:8080")
@@ -132,6 +139,12 @@ func Load(getenv func(string) string) (*Config, error) {
 		} else if c.MailFrom == "" {
 			e.fail("MAIL_FROM", "is required when SMTP_URL is set")
 		}
+	}
+	c.MailLogLinks = e.boolean("MAIL_LOG_LINKS", false)
+	if c.SMTPURL == "" && c.PublicURL != nil && c.Secure() && !c.MailLogLinks {
+		// Anyone who reads the log could log in as anyone who asked for a
+		// link: fine on a laptop, never by accident in production.
+		e.fail("SMTP_URL", "is required with an https PUBLIC_URL: without it login links are written to the log (set MAIL_LOG_LINKS=true if that is really wanted)")
 	}
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		e.fail("LISTEN_ADDR", "must be host:port or :port, got %q", c.ListenAddr)
@@ -215,6 +228,20 @@ func (e *env) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+func (e *env) boolean(name string, def bool) bool {
+	switch v := strings.ToLower(e.str(name, "")); v {
+	case "":
+		return def
+	case "true", "1", "yes", "on":
+		return true
+	case "false", "0", "no", "off":
+		return false
+	default:
+		e.fail(name, "must be true or false, got %q", v)
+		return def
+	}
 }
 
 // redactErr drops the URL that url.Parse puts in its errors: it may carry a

@@ -26,7 +26,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestPublicURLGivesOriginAndRPID(t *testing.T) {
-	c, err := load(map[string]string{"PUBLIC_URL": "https://login.example.com/"})
+	c, err := load(map[string]string{"PUBLIC_URL": "https://login.example.com/", "MAIL_LOG_LINKS": "true"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestPublicURLDropsTheDefaultPort(t *testing.T) {
 		"http://example.com:80":         "http://example.com",
 		"http://localhost:8080":         "http://localhost:8080",
 	} {
-		c, err := load(map[string]string{"PUBLIC_URL": raw})
+		c, err := load(map[string]string{"PUBLIC_URL": raw, "MAIL_LOG_LINKS": "true"})
 		if err != nil || c.Origin != want {
 			t.Errorf("%s: origin %v, %v; want %s", raw, c, err, want)
 		}
@@ -59,6 +59,10 @@ func TestRejectsBadValuesNamingTheVariable(t *testing.T) {
 		"LOG_LEVEL":                  {"LOG_LEVEL": "loud"},
 		"MAIL_FROM":                  {"SMTP_URL": "smtp://mail:25"},
 		"TRUSTED_PROXIES":            {"TRUSTED_PROXIES": "10.0.0.0/99"},
+		"PROVISIONAL_PASSKEY_PERIOD": {"PROVISIONAL_PASSKEY_PERIOD": "-1h"},
+		"MAIL_LOG_LINKS":             {"MAIL_LOG_LINKS": "maybe"},
+		// Login links in the log of a production (https) server: refused.
+		"SMTP_URL": {"PUBLIC_URL": "https://login.example.com"},
 	}
 	for name, vars := range cases {
 		_, err := load(vars)
@@ -89,5 +93,21 @@ func TestReadsSecretsFromFiles(t *testing.T) {
 	}
 	if _, err := load(map[string]string{"DATABASE_URL_FILE": p, "DATABASE_URL": "postgres://x"}); err == nil {
 		t.Error("both NAME and NAME_FILE set: want an error")
+	}
+}
+
+func TestLoginLinksInTheLogOnHTTPSOnlyWhenAskedFor(t *testing.T) {
+	for _, vars := range []map[string]string{
+		{"PUBLIC_URL": "https://login.example.com", "MAIL_LOG_LINKS": "true"},
+		{"PUBLIC_URL": "https://login.example.com", "SMTP_URL": "smtp://mail:587", "MAIL_FROM": "login@example.com"},
+		{"PUBLIC_URL": "http://localhost:8080"},
+	} {
+		if _, err := load(vars); err != nil {
+			t.Errorf("%v: %v", vars, err)
+		}
+	}
+	c, err := load(map[string]string{"PROVISIONAL_PASSKEY_PERIOD": "24h"})
+	if err != nil || c.ProvisionalPeriod != 24*time.Hour {
+		t.Errorf("PROVISIONAL_PASSKEY_PERIOD: %v %v", c, err)
 	}
 }

@@ -36,6 +36,13 @@ func TestEmailLoginOnANewDevice(t *testing.T) {
 	b := newBrowser(t)
 	first := b.authenticator(true)
 	signUp(b, in.URL, "erin", "erin@example.com")
+	// The last passkey cannot be deleted; the page says why.
+	b.do(30*time.Second,
+		chromedp.WaitVisible(chromedp.CSS("#passkeys li:nth-child(1)")),
+		chromedp.Click(chromedp.CSS("#passkeys li:nth-child(1) .delete")),
+		chromedp.Click(chromedp.CSS("#delete-confirm")),
+		waitText("#account-error", "only passkey"),
+	)
 	logOut(b)
 	b.removeAuthenticator(first)
 	second := b.authenticator(true)
@@ -77,6 +84,7 @@ func TestEmailLoginOnANewDevice(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#add-passkey-callout")),
 		chromedp.Click(chromedp.CSS("#add-passkey-device")),
 		waitText("#toast", "Passkey added"),
+		waitText("#passkeys li:nth-child(2) .provisional", "Provisional until"),
 		chromedp.WaitNotPresent(chromedp.CSS("#add-passkey-callout")),
 		chromedp.WaitVisible(chromedp.CSS("#passkeys li:nth-child(2)")),
 		// Chromium's virtual authenticator is in the AAGUID table as a
@@ -100,7 +108,10 @@ func TestEmailLoginOnANewDevice(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#passkeys li:nth-child(2)")),
 	)
 
-	// Rename the new passkey, then delete the old device's one.
+	// Rename the new passkey. Deleting the old device's one is refused
+	// while the new one is provisional, even right after a login with it:
+	// the page asks for a passkey, gets the new one, and says why. (That
+	// it works once the period is over is a domain test, with a clock.)
 	b.do(30*time.Second,
 		chromedp.Click(chromedp.CSS("#passkeys li:nth-child(2) .rename")),
 		typeInto("#rename-input", "Erin's new laptop"),
@@ -109,14 +120,8 @@ func TestEmailLoginOnANewDevice(t *testing.T) {
 		waitText("#passkeys", "Erin's new laptop"),
 		chromedp.Click(chromedp.CSS("#passkeys li:nth-child(1) .delete")),
 		chromedp.Click(chromedp.CSS("#delete-confirm")),
-		waitText("#toast", "Passkey deleted"),
-		chromedp.WaitNotPresent(chromedp.CSS("#passkeys li:nth-child(2)")),
-	)
-	// The last passkey cannot be deleted; the page says why.
-	b.do(30*time.Second,
-		chromedp.Click(chromedp.CSS("#passkeys li:nth-child(1) .delete")),
-		chromedp.Click(chromedp.CSS("#delete-confirm")),
-		waitText("#account-error", "only passkey"),
+		waitText("#account-error", "added through an email login"),
+		chromedp.WaitVisible(chromedp.CSS("#passkeys li:nth-child(2)")),
 	)
 	// Another device (a Go program here) logs in with a link; /account lists
 	// it and logs it out.
@@ -141,17 +146,18 @@ func TestEmailLoginOnANewDevice(t *testing.T) {
 			b.screenshot("account-two-passkeys-two-sessions")
 			return nil
 		}),
+		// A provisional passkey's login cannot end other sessions either.
 		chromedp.Click(chromedp.CSS("#end-other-sessions")),
-		waitText("#toast", "Other sessions ended"),
-		chromedp.WaitNotPresent(chromedp.CSS("#sessions li:nth-child(2)")),
+		waitText("#account-error", "added through an email login"),
+		chromedp.WaitVisible(chromedp.CSS("#sessions li:nth-child(2)")),
 	)
-	if _, err := other.Me(context.Background()); client.Code(err) != shared.CodeUnauthenticated {
-		t.Errorf("the other device is still logged in: %v", err)
+	if _, err := other.Me(context.Background()); err != nil {
+		t.Errorf("the other device was logged out: %v", err)
 	}
 
 	u, _ := in.Users.UserByUsername(context.Background(), "erin")
 	keys, _ := in.Users.Passkeys(context.Background(), u.ID)
-	if len(keys) != 1 || keys[0].Name != "Erin's new laptop" {
+	if len(keys) != 2 || keys[1].Name != "Erin's new laptop" || keys[1].ProvisionalUntil.IsZero() {
 		t.Errorf("passkeys at the end: %+v", keys)
 	}
 	// Logging out while /account still loads its lists can leave a 401 on

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/latchkey/latchkey/server/auth"
 	"github.com/latchkey/latchkey/shared"
@@ -15,7 +16,7 @@ func (s *Server) passkeys(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := shared.PasskeysResponse{Passkeys: make([]shared.Passkey, 0, len(keys))}
 	for _, p := range keys {
-		out.Passkeys = append(out.Passkeys, apiPasskey(p))
+		out.Passkeys = append(out.Passkeys, apiPasskey(p, s.opts.Now()))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -47,7 +48,7 @@ func (s *Server) passkeyFinish(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, shared.PasskeyResponse{Passkey: apiPasskey(*p)})
+	writeJSON(w, http.StatusCreated, shared.PasskeyResponse{Passkey: apiPasskey(*p, s.opts.Now())})
 	return nil
 }
 
@@ -60,7 +61,7 @@ func (s *Server) passkeyRename(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, shared.PasskeyResponse{Passkey: apiPasskey(*p)})
+	writeJSON(w, http.StatusOK, shared.PasskeyResponse{Passkey: apiPasskey(*p, s.opts.Now())})
 	return nil
 }
 
@@ -98,7 +99,7 @@ func (s *Server) sessions(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) sessionEnd(w http.ResponseWriter, r *http.Request) error {
 	a := current(r)
-	if err := s.opts.Auth.EndUserSession(r.Context(), a.user.ID, r.PathValue("id")); err != nil {
+	if err := s.opts.Auth.EndUserSession(r.Context(), a.session, a.user, r.PathValue("id")); err != nil {
 		return err
 	}
 	if r.PathValue("id") == a.session.ID {
@@ -108,7 +109,19 @@ func (s *Server) sessionEnd(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func apiPasskey(p auth.Passkey) shared.Passkey {
+// sessionsEnd is "log out everywhere": every session of the user ends,
+// this one too.
+func (s *Server) sessionsEnd(w http.ResponseWriter, r *http.Request) error {
+	a := current(r)
+	if err := s.opts.Auth.LogoutEverywhere(r.Context(), a.session, a.user); err != nil {
+		return err
+	}
+	s.setCookie(w, s.sessionCookieName(), "", zeroTime)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func apiPasskey(p auth.Passkey, now time.Time) shared.Passkey {
 	provider, _ := auth.LookupAuthenticator(p.AAGUID)
 	out := shared.Passkey{
 		ID:                p.UID,
@@ -126,6 +139,10 @@ func apiPasskey(p auth.Passkey) shared.Passkey {
 	if !p.LastUsedAt.IsZero() {
 		t := p.LastUsedAt
 		out.LastUsedAt = &t
+	}
+	if p.Provisional(now) {
+		t := p.ProvisionalUntil
+		out.ProvisionalUntil = &t
 	}
 	return out
 }

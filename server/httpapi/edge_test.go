@@ -43,6 +43,8 @@ var edgeAllCodes = []string{
 	shared.CodeUnauthenticated,
 	shared.CodeReauthRequired,
 	shared.CodeLastPasskey,
+	shared.CodeLimitReached,
+	shared.CodeBusy,
 	shared.CodeTokenInvalid,
 	shared.CodeRateLimited,
 	shared.CodeForbidden,

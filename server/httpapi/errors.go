@@ -27,10 +27,12 @@ var statusOf = map[string]int{
 	shared.CodeUnauthenticated:    http.StatusUnauthorized,
 	shared.CodeReauthRequired:     http.StatusForbidden,
 	shared.CodeLastPasskey:        http.StatusConflict,
+	shared.CodeLimitReached:       http.StatusConflict,
 	shared.CodeTokenInvalid:       http.StatusBadRequest,
 	shared.CodeRateLimited:        http.StatusTooManyRequests,
 	shared.CodeForbidden:          http.StatusForbidden,
 	shared.CodeUnavailable:        http.StatusServiceUnavailable,
+	shared.CodeBusy:               http.StatusServiceUnavailable,
 	shared.CodeInternal:           http.StatusInternalServerError,
 }
 

@@ -96,6 +96,7 @@ func (s *Server) routes() {
 		s.mux.Handle("DELETE "+shared.APIPasskey, s.requireSession(s.passkeyDelete))
 		s.mux.Handle("GET "+shared.APISessions, s.requireSession(s.sessions))
 		s.mux.Handle("DELETE "+shared.APISession, s.requireSession(s.sessionEnd))
+		s.mux.Handle("DELETE "+shared.APISessions, s.requireSession(s.sessionsEnd))
 	}
 	// Unknown API paths get a JSON 404 rather than the app's HTML.
 	s.mux.Handle("/api/", handlerFunc(func(w http.ResponseWriter, r *http.Request) error {

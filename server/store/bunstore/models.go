@@ -50,6 +50,8 @@ type passkeyRow struct {
 	// nullzero: a passkey never used has NULL, which reads back as the zero
 	// time auth.Passkey documents.
 	LastUsedAt time.Time `bun:"last_used_at,nullzero"`
+	// ProvisionalUntil is NULL for a passkey that never was provisional.
+	ProvisionalUntil time.Time `bun:"provisional_until,nullzero"`
 }
 
 func userToRow(u *auth.User) *userRow {
@@ -88,20 +90,21 @@ func passkeyToRow(p *auth.Passkey) (*passkeyRow, error) {
 		return nil, fmt.Errorf("bunstore: encode transports: %w", err)
 	}
 	return &passkeyRow{
-		ID:              p.ID,
-		UID:             p.UID,
-		UserID:          p.UserID,
-		CredentialID:    nonNil(p.CredentialID),
-		PublicKey:       nonNil(p.PublicKey),
-		AAGUID:          nonNil(p.AAGUID),
-		SignCount:       int64(p.SignCount),
-		Transports:      string(tj),
-		BackupEligible:  p.BackupEligible,
-		BackupState:     p.BackupState,
-		AttestationType: p.AttestationType,
-		Name:            p.Name,
-		CreatedAt:       utc(p.CreatedAt),
-		LastUsedAt:      utc(p.LastUsedAt),
+		ID:               p.ID,
+		UID:              p.UID,
+		UserID:           p.UserID,
+		CredentialID:     nonNil(p.CredentialID),
+		PublicKey:        nonNil(p.PublicKey),
+		AAGUID:           nonNil(p.AAGUID),
+		SignCount:        int64(p.SignCount),
+		Transports:       string(tj),
+		BackupEligible:   p.BackupEligible,
+		BackupState:      p.BackupState,
+		AttestationType:  p.AttestationType,
+		Name:             p.Name,
+		CreatedAt:        utc(p.CreatedAt),
+		LastUsedAt:       utc(p.LastUsedAt),
+		ProvisionalUntil: utc(p.ProvisionalUntil),
 	}, nil
 }
 
@@ -114,20 +117,21 @@ func (r *passkeyRow) toPasskey() (*auth.Passkey, error) {
 		transports = nil
 	}
 	return &auth.Passkey{
-		ID:              r.ID,
-		UID:             r.UID,
-		UserID:          r.UserID,
-		CredentialID:    r.CredentialID,
-		PublicKey:       r.PublicKey,
-		AAGUID:          r.AAGUID,
-		SignCount:       uint32(r.SignCount),
-		Transports:      transports,
-		BackupEligible:  r.BackupEligible,
-		BackupState:     r.BackupState,
-		AttestationType: r.AttestationType,
-		Name:            r.Name,
-		CreatedAt:       utc(r.CreatedAt),
-		LastUsedAt:      utc(r.LastUsedAt),
+		ID:               r.ID,
+		UID:              r.UID,
+		UserID:           r.UserID,
+		CredentialID:     r.CredentialID,
+		PublicKey:        r.PublicKey,
+		AAGUID:           r.AAGUID,
+		SignCount:        uint32(r.SignCount),
+		Transports:       transports,
+		BackupEligible:   r.BackupEligible,
+		BackupState:      r.BackupState,
+		AttestationType:  r.AttestationType,
+		Name:             r.Name,
+		CreatedAt:        utc(r.CreatedAt),
+		LastUsedAt:       utc(r.LastUsedAt),
+		ProvisionalUntil: utc(r.ProvisionalUntil),
 	}, nil
 }
 

@@ -23,7 +23,11 @@ type Store struct {
 
 	mu         sync.Mutex
 	challenges map[string]challenge
-	sessions   map[string]session
+	// maxChallenges bounds len(challenges); lastSweep rate-limits the sweeps
+	// of expired ones that a full store makes before refusing.
+	maxChallenges int
+	lastSweep     time.Time
+	sessions      map[string]session
 	// byUser indexes sessions by user for ListByUser.
 	byUser map[int64]map[string]struct{}
 	// limits backs Allow; see limiter.go.
@@ -54,9 +58,16 @@ type session struct {
 // ones can pile up to.
 const DefaultPurgeInterval = time.Minute
 
+// DefaultMaxChallenges caps the ceremonies and login links held at once
+// (about 1 KB each), unless WithMaxChallenges says otherwise: far more than
+// one process signs people in within a ceremony's lifetime, and a bound on
+// what a flood of begins can make the process hold.
+const DefaultMaxChallenges = 50_000
+
 type config struct {
 	now           func() time.Time
 	purgeInterval time.Duration
+	maxChallenges int
 }
 
 // Option configures New.
@@ -74,22 +85,32 @@ func WithPurgeInterval(d time.Duration) Option {
 	return func(c *config) { c.purgeInterval = d }
 }
 
+// WithMaxChallenges sets how many challenges the store holds at most; Put
+// beyond that fails with auth.ErrFull. Sessions are never capped here.
+func WithMaxChallenges(n int) Option {
+	return func(c *config) { c.maxChallenges = n }
+}
+
 // New returns an empty Store and starts its janitor.
 func New(opts ...Option) *Store {
-	cfg := config{now: time.Now, purgeInterval: DefaultPurgeInterval}
+	cfg := config{now: time.Now, purgeInterval: DefaultPurgeInterval, maxChallenges: DefaultMaxChallenges}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if cfg.purgeInterval <= 0 {
 		cfg.purgeInterval = DefaultPurgeInterval
 	}
+	if cfg.maxChallenges <= 0 {
+		cfg.maxChallenges = DefaultMaxChallenges
+	}
 	s := &Store{
-		now:        cfg.now,
-		challenges: make(map[string]challenge),
-		sessions:   make(map[string]session),
-		byUser:     make(map[int64]map[string]struct{}),
-		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
+		now:           cfg.now,
+		maxChallenges: cfg.maxChallenges,
+		challenges:    make(map[string]challenge),
+		sessions:      make(map[string]session),
+		byUser:        make(map[int64]map[string]struct{}),
+		stop:          make(chan struct{}),
+		done:          make(chan struct{}),
 	}
 	go s.janitor(cfg.purgeInterval)
 	return s
@@ -123,11 +144,7 @@ func (s *Store) purge() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	for k, c := range s.challenges {
-		if !now.Before(c.expires) {
-			delete(s.challenges, k)
-		}
-	}
+	s.purgeChallenges(now)
 	for id, e := range s.sessions {
 		if !now.Before(e.expires) {
 			s.removeSession(id, e.s.UserID)
@@ -158,10 +175,31 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, ttl time.Dura
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.now()
+	if _, replacing := s.challenges[key]; !replacing && len(s.challenges) >= s.maxChallenges {
+		// Expired entries may still be waiting for the janitor. Sweeping
+		// costs a pass over the map, so a flood gets at most one a second.
+		if now.Sub(s.lastSweep) >= time.Second {
+			s.lastSweep = now
+			s.purgeChallenges(now)
+		}
+		if len(s.challenges) >= s.maxChallenges {
+			return fmt.Errorf("memstore: %d challenges held: %w", len(s.challenges), auth.ErrFull)
+		}
+	}
 	// Never nil, so an empty value comes back non-nil, as from Redis.
 	v := append([]byte{}, value...)
-	s.challenges[key] = challenge{value: v, expires: s.now().Add(ttl)}
+	s.challenges[key] = challenge{value: v, expires: now.Add(ttl)}
 	return nil
+}
+
+// purgeChallenges deletes expired challenges; s.mu must be held.
+func (s *Store) purgeChallenges(now time.Time) {
+	for k, c := range s.challenges {
+		if !now.Before(c.expires) {
+			delete(s.challenges, k)
+		}
+	}
 }
 
 // Take returns the value under key and deletes it, both under the lock, so

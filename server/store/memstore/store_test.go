@@ -122,3 +122,34 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestChallengesAreCappedSessionsAreNot(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := testclock.New(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	s := New(WithClock(clk.Now), WithPurgeInterval(time.Hour), WithMaxChallenges(3))
+	t.Cleanup(func() { s.Close() })
+
+	for _, k := range []string{"a", "b", "c"} {
+		must(t, s.Put(ctx, k, []byte("v"), time.Minute))
+	}
+	if err := s.Put(ctx, "d", []byte("v"), time.Minute); !errors.Is(err, auth.ErrFull) {
+		t.Fatalf("Put into a full store: %v, want ErrFull", err)
+	}
+	// Replacing a held key does not grow the store.
+	must(t, s.Put(ctx, "a", []byte("w"), time.Minute))
+	// Sessions are never refused.
+	for i := range 10 {
+		must(t, s.Save(ctx, &auth.Session{ID: string(rune('s' + i)), UserID: 1}, time.Hour))
+	}
+	// Taking one makes room; so does expiry, without waiting for the janitor.
+	if _, err := s.Take(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.Put(ctx, "d", []byte("v"), time.Minute))
+	clk.Advance(time.Minute)
+	must(t, s.Put(ctx, "e", []byte("v"), time.Minute))
+	if c, _, _ := s.size(); c > 3 {
+		t.Fatalf("%d challenges held, more than the cap", c)
+	}
+}
