@@ -12,7 +12,7 @@ import (
 )
 
 // Kinds of ceremony. A ceremony begun as one kind can only be finished as
-// that kind (security rule 1).
+// that kind (security rule 1 in docs/PRODUCT.md).
 const (
 	kindSignup     = "signup"
 	kindLogin      = "login"

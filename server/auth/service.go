@@ -154,7 +154,8 @@ func rejected(err error) *Error {
 	if errors.As(err, &pe) {
 		info := pe.DevInfo
 		// The library puts both challenges into the detail of a challenge
-		// mismatch; challenges never go to the log (security rule 8).
+		// mismatch; challenges never go to the log (security rule 8 in
+		// docs/PRODUCT.md).
 		if strings.Contains(strings.ToLower(pe.Details+info), "challenge") {
 			info = "values withheld"
 		}
