@@ -100,11 +100,15 @@ type PasskeysResponse struct {
 	Passkeys []Passkey `json:"passkeys"`
 }
 
-// PasskeyFinishRequest adds a passkey to the logged-in account.
+// PasskeyFinishRequest adds a passkey to the logged-in account; the same
+// shape as SignupFinishRequest.
 type PasskeyFinishRequest struct {
-	Ceremony   string          `json:"ceremony"`
-	Credential json.RawMessage `json:"credential"`
-	Name       string          `json:"name,omitempty"`
+	Ceremony    string          `json:"ceremony"`
+	Credential  json.RawMessage `json:"credential"`
+	PasskeyName string          `json:"passkey_name,omitempty"`
+	// Name is the deprecated spelling of PasskeyName, still accepted for
+	// one release; sending both is an error.
+	Name string `json:"name,omitempty"`
 }
 
 // PasskeyResponse answers adding or renaming a passkey.

@@ -148,7 +148,14 @@ func (s *Service) PasskeyFinish(ctx context.Context, sess *Session, u *User, req
 	if err := s.requireRecentAuth(sess); err != nil {
 		return nil, err
 	}
-	name, err := cleanText("name", "The passkey name", req.Name, passkeyNameMax)
+	field, raw := "passkey_name", req.PasskeyName
+	switch {
+	case req.Name != "" && req.PasskeyName != "":
+		return nil, FieldError("name", "Send the passkey's name as passkey_name only; name is its old spelling.")
+	case req.Name != "":
+		field, raw = "name", req.Name
+	}
+	name, err := cleanText(field, "The passkey name", raw, passkeyNameMax)
 	if err != nil {
 		return nil, err
 	}

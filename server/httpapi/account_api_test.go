@@ -186,9 +186,28 @@ func TestPasskeyAPI(t *testing.T) {
 					t.Fatal(err)
 				}
 				cred, _ := phone.Register(begin.Options)
-				added, err := alice.PasskeyFinish(ctx, shared.PasskeyFinishRequest{Ceremony: begin.Ceremony, Credential: cred, Name: "Phone"})
+				added, err := alice.PasskeyFinish(ctx, shared.PasskeyFinishRequest{Ceremony: begin.Ceremony, Credential: cred, PasskeyName: "Phone"})
 				if err != nil || added.Passkey.Name != "Phone" {
 					t.Fatalf("%+v %v", added, err)
+				}
+			})
+
+			t.Run("takes the deprecated name too, and refuses both at once", func(t *testing.T) {
+				tablet := passkeytest.New(a.URL, "localhost")
+				begin, err := alice.PasskeyBegin(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cred, _ := tablet.Register(begin.Options)
+				_, err = alice.PasskeyFinish(ctx, shared.PasskeyFinishRequest{Ceremony: begin.Ceremony, Credential: cred, PasskeyName: "Tablet", Name: "Tablet"})
+				if e, ok := client.APIError(err); !ok || e.Status != 400 || e.Field != "name" {
+					t.Errorf("both names: %v", err)
+				}
+				begin, _ = alice.PasskeyBegin(ctx)
+				cred, _ = tablet.Register(begin.Options)
+				added, err := alice.PasskeyFinish(ctx, shared.PasskeyFinishRequest{Ceremony: begin.Ceremony, Credential: cred, Name: "Tablet"})
+				if err != nil || added.Passkey.Name != "Tablet" {
+					t.Fatalf("deprecated name: %+v %v", added, err)
 				}
 			})
 
