@@ -47,6 +47,10 @@ type ChallengeStore interface {
 	// Take returns the value and deletes it in one atomic step, so two
 	// callers can never both take it. Missing or expired: ErrNotFound.
 	Take(ctx context.Context, key string) ([]byte, error)
+	// Peek returns the value without consuming it (a login link's page
+	// names the account before the person chooses to use the link).
+	// Missing or expired: ErrNotFound.
+	Peek(ctx context.Context, key string) ([]byte, error)
 	Ping(ctx context.Context) error
 }
 
