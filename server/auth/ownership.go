@@ -2,9 +2,9 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -88,24 +88,48 @@ func (s *Service) SweepUnprovenEmails(ctx context.Context, every time.Duration) 
 // session's id and is used once.
 const disownPrefix = "disown:"
 
+type disownGrant struct {
+	UserID  int64     `json:"user_id"`
+	Expires time.Time `json:"expires"`
+}
+
 func (s *Service) grantDisown(ctx context.Context, sess *Session, u *User) error {
-	if err := s.challenges.Put(ctx, disownPrefix+sess.ID, []byte(strconv.FormatInt(u.ID, 10)), s.opts.ReauthWindow); err != nil {
+	b, err := json.Marshal(disownGrant{UserID: u.ID, Expires: s.opts.Now().Add(s.opts.ReauthWindow)})
+	if err != nil {
+		return fmt.Errorf("encode disown grant: %w", err)
+	}
+	if err := s.challenges.Put(ctx, disownPrefix+sess.ID, b, s.opts.ReauthWindow); err != nil {
 		return fmt.Errorf("store disown grant: %w", err)
 	}
 	return nil
 }
 
-// MayDisown reports whether the session holds a live disown grant for its
-// user: the page that redeemed the link then asks "Is this your account?".
-func (s *Service) MayDisown(ctx context.Context, sess *Session) (bool, error) {
-	b, err := s.challenges.Peek(ctx, disownPrefix+sess.ID)
+// readGrant reads (or takes) the session's grant and reports whether it is
+// live and for the session's user. The store's expiry is a backstop; the
+// service's clock decides.
+func (s *Service) readGrant(ctx context.Context, sess *Session, take bool) (bool, error) {
+	read := s.challenges.Peek
+	if take {
+		read = s.challenges.Take
+	}
+	b, err := read(ctx, disownPrefix+sess.ID)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("read disown grant: %w", err)
 	}
-	return string(b) == strconv.FormatInt(sess.UserID, 10), nil
+	var g disownGrant
+	if err := json.Unmarshal(b, &g); err != nil {
+		return false, fmt.Errorf("decode disown grant: %w", err)
+	}
+	return g.UserID == sess.UserID && s.opts.Now().Before(g.Expires), nil
+}
+
+// MayDisown reports whether the session holds a live disown grant for its
+// user: the page that redeemed the link then asks "Is this your account?".
+func (s *Service) MayDisown(ctx context.Context, sess *Session) (bool, error) {
+	return s.readGrant(ctx, sess, false)
 }
 
 // Disown deletes the session's account on behalf of the person who just
@@ -116,14 +140,11 @@ func (s *Service) Disown(ctx context.Context, sess *Session, u *User) error {
 	if sess.Method != MethodEmail || sess.UserID != u.ID {
 		return refused
 	}
-	b, err := s.challenges.Take(ctx, disownPrefix+sess.ID)
-	if errors.Is(err, ErrNotFound) {
-		return refused
-	}
+	ok, err := s.readGrant(ctx, sess, true)
 	if err != nil {
-		return fmt.Errorf("take disown grant: %w", err)
+		return err
 	}
-	if string(b) != strconv.FormatInt(u.ID, 10) {
+	if !ok {
 		return refused
 	}
 	if err := s.users.DeleteUser(ctx, u.ID); err != nil && !errors.Is(err, ErrNotFound) {
