@@ -98,10 +98,7 @@ func (s *Service) grantDisown(ctx context.Context, sess *Session, u *User) error
 	if err != nil {
 		return fmt.Errorf("encode disown grant: %w", err)
 	}
-	if err := s.challenges.Put(ctx, disownPrefix+sess.ID, b, s.opts.ReauthWindow); err != nil {
-		return fmt.Errorf("store disown grant: %w", err)
-	}
-	return nil
+	return s.putChallenge(ctx, disownPrefix+sess.ID, b, s.opts.ReauthWindow)
 }
 
 // readGrant reads (or takes) the session's grant and reports whether it is
@@ -162,8 +159,8 @@ func (s *Service) Disown(ctx context.Context, sess *Session, u *User) error {
 // RequestEmail gives the account an address, for an account that lost or
 // never had one, or to replace one: a link goes to the address, and the
 // address becomes the account's, proven, when the link is used. Changing a
-// proven address needs a recent login, like any change that could lock the
-// owner out. With enumeration protection, an address another account holds
+// proven address could lock the owner out, so it needs what deleting a
+// passkey needs: a recent login with a passkey that is not provisional. With enumeration protection, an address another account holds
 // gets that account's owner a note instead, and the answer is the same.
 func (s *Service) RequestEmail(ctx context.Context, sess *Session, u *User, address string) error {
 	email, err := NormalizeEmail(address)
@@ -174,7 +171,7 @@ func (s *Service) RequestEmail(ctx context.Context, sess *Session, u *User, addr
 		if strings.EqualFold(email, u.Email) {
 			return nil
 		}
-		if err := s.requireRecentAuth(sess); err != nil {
+		if err := s.requireTrustedAuth(ctx, sess, u); err != nil {
 			return err
 		}
 	}

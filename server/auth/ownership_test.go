@@ -250,6 +250,25 @@ func TestUnprovenAddressIsReleasedAfterAWeek(t *testing.T) {
 			}
 		})
 
+		t.Run("changing a proven address needs a trusted passkey login", func(t *testing.T) {
+			e := newEnv(t, b)
+			u, _ := e.signup(t, "alice", "alice@example.com")
+			_, _, linkToken, err := e.svc.EmailVerify(ctx, linkIn(t, e.mailTo("alice@example.com")[0]), chromeOnMac)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Whoever reads the mailbox cannot move the account elsewhere.
+			sess, u, _ := e.svc.Authenticate(ctx, linkToken)
+			wantCode(t, e.svc.RequestEmail(ctx, sess, u, "thief@example.com"), shared.CodeReauthRequired)
+			if len(e.mailTo("thief@example.com")) != 0 {
+				t.Fatal("a link went to the new address")
+			}
+			_, passkeySess, _ := e.login(t, e.key, "alice")
+			if err := e.svc.RequestEmail(ctx, passkeySess, u, "alice@new.example"); err != nil {
+				t.Fatalf("the owner could not change the address: %v", err)
+			}
+		})
+
 		t.Run("the owner gives the account an address again, proven by a link", func(t *testing.T) {
 			e := newEnv(t, b)
 			u, token := e.signup(t, "mallory", "old@example.com")
