@@ -7,10 +7,14 @@ import (
 
 // User is the account as the API shows it to its owner.
 type User struct {
-	ID          string `json:"id"`
-	Username    string `json:"username"`
-	Email       string `json:"email"`
-	DisplayName string `json:"display_name"`
+	ID       string `json:"id"`
+	Username string `json:"username"`
+	// Email is the account's address, "" when it has none (then /account
+	// asks for one). EmailVerified says whether a link sent to it was used;
+	// an unproven address is removed after a week.
+	Email         string `json:"email"`
+	EmailVerified bool   `json:"email_verified"`
+	DisplayName   string `json:"display_name"`
 }
 
 // How a session was authenticated, as UserResponse.Method and Session.Method
@@ -25,6 +29,10 @@ type UserResponse struct {
 	User User `json:"user"`
 	// Method says how this session was authenticated: "passkey" or "email".
 	Method string `json:"method,omitempty"`
+	// ConfirmOwner: this session's login link just proved the address for
+	// the first time; the page asks whether the account is the person's, and
+	// for a few minutes this session may delete it (APIAccountDisown).
+	ConfirmOwner bool `json:"confirm_owner,omitempty"`
 }
 
 // SignupBeginRequest starts a sign-up ceremony.
@@ -77,6 +85,18 @@ type EmailLoginRequest struct {
 // EmailVerifyRequest redeems a login link's token.
 type EmailVerifyRequest struct {
 	Token string `json:"token"`
+}
+
+// EmailLinkResponse names the account a login link belongs to, read
+// without using the link.
+type EmailLinkResponse struct {
+	Username string `json:"username"`
+}
+
+// AccountEmailRequest asks for an address to be given to the account; a
+// link goes to it, and the address is the account's once the link is used.
+type AccountEmailRequest struct {
+	Email string `json:"email"`
 }
 
 // Passkey is one of the user's credentials as /account lists it.

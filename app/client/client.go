@@ -117,6 +117,24 @@ func (c *Client) EmailVerify(ctx context.Context, req shared.EmailVerifyRequest)
 	return &out, c.call(ctx, "POST", shared.APILoginEmailVerify, req, &out)
 }
 
+// EmailLinkAccount names the account a login link belongs to without
+// using the link.
+func (c *Client) EmailLinkAccount(ctx context.Context, req shared.EmailVerifyRequest) (*shared.EmailLinkResponse, error) {
+	var out shared.EmailLinkResponse
+	return &out, c.call(ctx, "POST", shared.APILoginEmailAccount, req, &out)
+}
+
+// SetEmail asks for a link that gives the account an address.
+func (c *Client) SetEmail(ctx context.Context, req shared.AccountEmailRequest) error {
+	return c.call(ctx, "POST", shared.APIAccountEmail, req, nil)
+}
+
+// Disown deletes the account whose address this session's link just
+// proved, for a person who says it is not theirs.
+func (c *Client) Disown(ctx context.Context) error {
+	return c.call(ctx, "POST", shared.APIAccountDisown, nil, nil)
+}
+
 // Logout ends the session.
 func (c *Client) Logout(ctx context.Context) error {
 	return c.call(ctx, "POST", shared.APILogout, nil, nil)

@@ -28,6 +28,8 @@ type account struct {
 	progress string
 	errMsg   string
 
+	newEmail string // the address typed into the "add an address" form
+
 	renaming   string // id of the passkey being renamed
 	renameTo   string
 	confirming string // id of the passkey awaiting delete confirmation
@@ -104,9 +106,31 @@ func (p *account) Render() app.UI {
 		app.Div().Class("card").Body(
 			app.Dl().Class("details").Body(
 				app.Dt().Text("Username"), app.Dd().ID("account-username").Text(u.Username),
-				app.Dt().Text("Email"), app.Dd().ID("account-email").Text(u.Email),
+				app.Dt().Text("Email"), app.Dd().ID("account-email").Body(
+					app.Text(u.Email),
+					app.If(u.Email != "" && !u.EmailVerified, func() app.UI {
+						return app.Span().Class("badge").ID("email-unconfirmed").Text("Not confirmed")
+					}),
+				),
 			),
+			app.If(u.Email != "" && !u.EmailVerified, func() app.UI {
+				return app.Div().Body(
+					app.P().Class("muted").Text("Use the link we emailed you to confirm this address. An address nobody confirms is removed from the account after 7 days."),
+					app.Button().Class("button button-small button-secondary").ID("email-resend").Disabled(p.busy).Text("Send a new link").
+						OnClick(func(ctx app.Context, e app.Event) { p.requestEmail(u.Email) }),
+				)
+			}),
 		),
+		app.If(u.Email == "", func() app.UI {
+			return app.Form().Class("callout").ID("email-form").OnSubmit(func(ctx app.Context, e app.Event) {
+				e.PreventDefault()
+				p.requestEmail(p.newEmail)
+			}).Body(
+				app.P().Text("Your account has no email address. Add one so you can log in with an emailed link when you have no passkey at hand. We send a link to it; the address is added when you use the link."),
+				field{ID: "new-email", Label: "Email address", Type: "email", Autocomplete: "email", Value: &p.newEmail, Required: true}.render(),
+				app.Button().Class("button").ID("email-add").Type("submit").Disabled(p.busy).Text("Send the link"),
+			)
+		}),
 		app.If(p.busy, func() app.UI {
 			return app.P().Class("progress").ID("account-progress").Aria("live", "polite").Text(p.progress)
 		}),
@@ -307,6 +331,24 @@ func (p *account) addPasskey(ctx app.Context, e app.Event) {
 			putSession(ctx, s)
 			toast(ctx, "Passkey added: "+added.Passkey.Name)
 			p.reload(ctx)
+		})
+	})
+}
+
+// requestEmail sends a link that confirms (or adds) an address.
+func (p *account) requestEmail(addr string) {
+	p.busy, p.progress, p.errMsg = true, "Sending…", ""
+	p.ui.Async(func() {
+		c, cancel := requestContext()
+		defer cancel()
+		err := p.withRecentAuth(c, func() error { return api.SetEmail(c, shared.AccountEmailRequest{Email: addr}) })
+		p.ui.Dispatch(func(ctx app.Context) {
+			p.busy = false
+			if err != nil {
+				p.errMsg = messageOf(err)
+				return
+			}
+			toast(ctx, "Check your email for the link")
 		})
 	})
 }

@@ -8,17 +8,42 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
-// loginEmail redeems a login link. The token travels in the fragment
-// (#token=…), which browsers never send to servers or in Referer headers.
+// loginEmail is the page of a login link. The token travels in the
+// fragment (#token=…), which browsers never send to servers or in Referer
+// headers. Opening the page changes nothing: it names the account and logs
+// in only when the person clicks (a link someone else sent must not log
+// this browser in to their account unnoticed, issue 14 item 7). When the
+// link proves the account's address for the first time, the page then asks
+// whether the account is the person's (item 2).
 type loginEmail struct {
 	app.Compo
 
-	status loadStatus
-	err    string
+	ui    app.Context
+	step  linkStep
+	err   string
+	token string
+	// username is the link's account; current, whoever this browser is
+	// logged in as now ("" for nobody).
+	username, current string
+
+	keys []shared.Passkey
+	busy bool
 }
 
+type linkStep int
+
+const (
+	linkChecking linkStep = iota
+	linkAsk
+	linkFailed
+	linkOwner
+	linkDisowned
+)
+
+func (p *loginEmail) OnMount(ctx app.Context) { p.ui = ctx }
+
 func (p *loginEmail) OnNav(ctx app.Context) {
-	ctx.Page().SetTitle("Logging you in — Latchkey")
+	ctx.Page().SetTitle("Log in with an email link — Latchkey")
 	if app.IsServer {
 		return
 	}
@@ -26,39 +51,160 @@ func (p *loginEmail) OnNav(ctx app.Context) {
 	// Drop the token from the address bar and history straight away.
 	app.Window().Get("history").Call("replaceState", nil, "", shared.PageLoginEmail)
 	if token == "" {
-		p.status, p.err = loadFailed, "This page needs the link from your email. Open the link again, or ask for a new one."
+		if p.token == "" {
+			p.step, p.err = linkFailed, "This page needs the link from your email. Open the link again, or ask for a new one."
+		}
 		return
 	}
-	p.status = loading
+	p.token, p.step = token, linkChecking
+	ctx.Async(func() {
+		c, cancel := requestContext()
+		defer cancel()
+		named, err := api.EmailLinkAccount(c, shared.EmailVerifyRequest{Token: token})
+		current := ""
+		if err == nil {
+			if me, merr := api.Me(c); merr == nil {
+				current = me.User.Username
+			}
+		}
+		ctx.Dispatch(func(ctx app.Context) {
+			if err != nil {
+				p.step, p.err = linkFailed, messageOf(err)
+				return
+			}
+			p.step, p.username, p.current = linkAsk, named.Username, current
+		})
+	})
+}
+
+// logIn uses the link, on the person's click only.
+func (p *loginEmail) logIn(ctx app.Context, e app.Event) {
+	if p.busy {
+		return
+	}
+	p.busy, p.err = true, ""
+	token := p.token
 	ctx.Async(func() {
 		c, cancel := requestContext()
 		defer cancel()
 		done, err := api.EmailVerify(c, shared.EmailVerifyRequest{Token: token})
-		ctx.Dispatch(func(ctx app.Context) {
+		var keys *shared.PasskeysResponse
+		if err == nil && done.ConfirmOwner {
+			keys, _ = api.Passkeys(c)
+		}
+		p.ui.Dispatch(func(ctx app.Context) {
+			p.busy = false
 			if err != nil {
-				p.status, p.err = loadFailed, messageOf(err)
+				p.step, p.err = linkFailed, messageOf(err)
 				return
 			}
-			p.status = loaded
+			p.token = ""
 			setSession(ctx, done)
+			if done.ConfirmOwner {
+				if keys != nil {
+					p.keys = keys.Passkeys
+				}
+				p.step = linkOwner
+				return
+			}
 			toast(ctx, "Logged in")
 			ctx.Navigate(shared.PageAccount)
 		})
 	})
 }
 
+func (p *loginEmail) mine(ctx app.Context, e app.Event) {
+	toast(ctx, "Logged in")
+	ctx.Navigate(shared.PageAccount)
+}
+
+func (p *loginEmail) notMine(ctx app.Context, e app.Event) {
+	if p.busy {
+		return
+	}
+	p.busy, p.err = true, ""
+	ctx.Async(func() {
+		c, cancel := requestContext()
+		defer cancel()
+		err := api.Disown(c)
+		p.ui.Dispatch(func(ctx app.Context) {
+			p.busy = false
+			if err != nil {
+				p.err = messageOf(err)
+				return
+			}
+			clearSession(ctx)
+			p.step = linkDisowned
+		})
+	})
+}
+
 func (p *loginEmail) Render() app.UI {
-	var body app.UI
-	switch p.status {
-	case loadFailed:
-		body = app.Div().Body(
+	title := "Log in with an email link"
+	var body []app.UI
+	switch p.step {
+	case linkFailed:
+		body = []app.UI{
 			app.P().Class("form-error").ID("email-login-error").Attr("role", "alert").Text(p.err),
 			app.A().Class("button").Href(shared.PageLogin).Text("Back to login"),
-		)
+		}
+	case linkAsk:
+		title = "Log in as " + p.username + "?"
+		body = []app.UI{
+			app.P().ID("email-login-question").Text("This link logs this browser in to the Latchkey account " + p.username + ". Continue only if you asked for the link."),
+			app.If(p.current != "" && !strings.EqualFold(p.current, p.username), func() app.UI {
+				return app.Div().Class("callout callout-warning").ID("email-login-warning").Attr("role", "alert").Body(
+					app.P().Text("You are logged in as " + p.current + " in this browser. If you continue, " + p.current + " is logged out here and you are logged in as " + p.username + ". Anything you do next, like adding a passkey, happens in " + p.username + "'s account."),
+				)
+			}),
+			app.Div().Class("actions").Body(
+				app.Button().Class("button").ID("email-login-confirm").Disabled(p.busy).Text("Log in as "+p.username).OnClick(p.logIn),
+				app.A().Class("button button-secondary").ID("email-login-cancel").Href(shared.PageHome).Text("Cancel"),
+			),
+			app.If(p.err != "", func() app.UI {
+				return app.P().Class("form-error").Attr("role", "alert").Text(p.err)
+			}),
+		}
+	case linkOwner:
+		title = "Is this your account?"
+		body = []app.UI{
+			app.P().ID("owner-question").Text("You have confirmed your email address. It belongs to the Latchkey account " + p.username + ". Did you create this account?"),
+			app.Div().Class("card").Body(
+				app.Dl().Class("details").Body(
+					app.Dt().Text("Username"), app.Dd().ID("owner-username").Text(p.username),
+				),
+				app.H2().Text("Its passkeys"),
+				app.Ul().Class("list").ID("owner-passkeys").Body(
+					app.Range(p.keys).Slice(func(i int) app.UI {
+						k := p.keys[i]
+						return app.Li().Body(
+							app.Div().Class("grow").Body(
+								app.Strong().Text(k.Name),
+								app.Div().Class("meta").Text("Made "+formatDate(k.CreatedAt)),
+							),
+						)
+					}),
+				),
+			),
+			app.P().Text("If you did not make this account or these passkeys, someone else used your address. Deleting the account removes it with its passkeys and logs everyone out of it; you can then sign up with your address."),
+			app.Div().Class("actions").Body(
+				app.Button().Class("button").ID("owner-mine").Disabled(p.busy).Text("It's mine").OnClick(p.mine),
+				app.Button().Class("button button-danger").ID("owner-not-mine").Disabled(p.busy).Text("This account isn't mine: delete it").OnClick(p.notMine),
+			),
+			app.If(p.err != "", func() app.UI {
+				return app.P().Class("form-error").ID("owner-error").Attr("role", "alert").Text(p.err)
+			}),
+		}
+	case linkDisowned:
+		title = "Account deleted"
+		body = []app.UI{
+			app.P().ID("disowned").Attr("role", "status").Text("The account " + p.username + " and its passkeys are deleted, and nobody is logged in to it any more. Your email address is free: you can sign up with it now."),
+			app.A().Class("button").ID("disowned-signup").Href(shared.PageSignup).Text("Sign up"),
+		}
 	default:
-		body = app.P().Class("muted").ID("email-login-progress").Text("Checking your login link…")
+		body = []app.UI{app.P().Class("muted").ID("email-login-progress").Text("Checking your login link…")}
 	}
-	return &shell{Title: "Logging you in", Content: []app.UI{body}}
+	return &shell{Title: title, Content: body}
 }
 
 func tokenFromFragment(hash string) string {

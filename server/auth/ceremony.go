@@ -38,6 +38,9 @@ type ceremony struct {
 	// login), and for add-passkey the session that began it.
 	UserID    int64  `json:"user_id,omitempty"`
 	SessionID string `json:"session_id,omitempty"`
+	// Decoy: a login for a name without an account, answered like any
+	// other under enumeration protection; it can never finish.
+	Decoy bool `json:"decoy,omitempty"`
 }
 
 const ceremonyPrefix = "ceremony:"

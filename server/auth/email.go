@@ -1,17 +1,14 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	htmltemplate "html/template"
 	"net/url"
 	"strings"
-	texttemplate "text/template"
 	"time"
 
 	"github.com/latchkey/latchkey/shared"
@@ -22,8 +19,13 @@ import (
 const linkPrefix = "login-link:"
 
 type linkState struct {
-	UserID  int64     `json:"user_id"`
-	Expires time.Time `json:"expires"`
+	UserID int64 `json:"user_id"`
+	// Email is the address the link was sent to: using the link proves it.
+	Email string `json:"email,omitempty"`
+	// SetEmail: the account asked for Email as its address (from
+	// /account), and gets it once the link is used.
+	SetEmail bool      `json:"set_email,omitempty"`
+	Expires  time.Time `json:"expires"`
 }
 
 // linkLimit bounds the links one account can be sent, which also bounds
@@ -59,108 +61,142 @@ func (s *Service) EmailLogin(ctx context.Context, usernameOrEmail string) error 
 			return nil
 		}
 	}
-	token := randomID(32)
-	b, err := json.Marshal(linkState{UserID: u.ID, Expires: s.opts.Now().Add(s.opts.EmailLinkTTL)})
+	if u.Email == "" {
+		// An account without an address (released, or never given) has
+		// nowhere to send a link.
+		return nil
+	}
+	link, err := s.newLink(ctx, linkState{UserID: u.ID, Email: u.Email})
 	if err != nil {
-		return fmt.Errorf("encode login link: %w", err)
+		return err
+	}
+	msg, err := render(loginMail, u.Email, mailData{Username: u.Username, Link: link, Minutes: s.linkMinutes()})
+	if err != nil {
+		return err
+	}
+	s.send(ctx, msg, u.UID, "login link")
+	return nil
+}
+
+// newLink stores a single-use login link and returns its URL.
+func (s *Service) newLink(ctx context.Context, st linkState) (string, error) {
+	token := randomID(32)
+	st.Expires = s.opts.Now().Add(s.opts.EmailLinkTTL)
+	b, err := json.Marshal(st)
+	if err != nil {
+		return "", fmt.Errorf("encode login link: %w", err)
 	}
 	if err := s.putChallenge(ctx, linkKey(token), b, s.opts.EmailLinkTTL); err != nil {
-		return err
+		return "", err
 	}
-	msg, err := s.loginLinkMessage(u, s.opts.Origin+shared.PageLoginEmail+"#token="+url.QueryEscape(token))
-	if err != nil {
-		return err
-	}
+	return s.opts.Origin + shared.PageLoginEmail + "#token=" + url.QueryEscape(token), nil
+}
+
+// send hands a message to the mailer in the background, so the time a
+// request takes says nothing about whether a mail went out.
+func (s *Service) send(ctx context.Context, msg Message, userUID, what string) {
 	s.sending.Add(1)
 	go func() {
 		defer s.sending.Done()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		if err := s.opts.Mailer.Send(sctx, msg); err != nil {
-			s.log.ErrorContext(sctx, "login link not sent", "user", u.UID, "err", err)
+			s.log.ErrorContext(sctx, what+" not sent", "user", userUID, "err", err)
 			return
 		}
-		s.log.InfoContext(sctx, "login link sent", "user", u.UID)
+		s.log.InfoContext(sctx, what+" sent", "user", userUID)
 	}()
-	return nil
 }
+
+func (s *Service) linkMinutes() int { return int(s.opts.EmailLinkTTL.Minutes()) }
 
 // WaitForMail blocks until login links being sent have gone out (for
 // shutdown and tests).
 func (s *Service) WaitForMail() { s.sending.Wait() }
 
-// EmailVerify redeems a login link: once, before it expires.
-func (s *Service) EmailVerify(ctx context.Context, token string, client Client) (*User, *Session, string, error) {
-	invalid := Errorf(shared.CodeTokenInvalid, "This login link is invalid, already used or expired. Please ask for a new one.")
+func errLinkInvalid() *Error {
+	return Errorf(shared.CodeTokenInvalid, "This login link is invalid, already used or expired. Please ask for a new one.")
+}
+
+// readLink returns a live link's state and its user: consuming the link
+// (take) or leaving it usable (peek). Every failure, whatever its cause, is
+// the same token_invalid, so the answer tells nothing but "this link works".
+func (s *Service) readLink(ctx context.Context, token string, take bool) (*linkState, *User, error) {
 	if len(token) < 20 || len(token) > 128 {
-		return nil, nil, "", invalid
+		return nil, nil, errLinkInvalid()
 	}
-	b, err := s.challenges.Take(ctx, linkKey(token))
+	read := s.challenges.Peek
+	if take {
+		read = s.challenges.Take
+	}
+	b, err := read(ctx, linkKey(token))
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil, "", invalid
+		return nil, nil, errLinkInvalid()
 	}
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("take login link: %w", err)
+		return nil, nil, fmt.Errorf("read login link: %w", err)
 	}
 	var st linkState
 	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, nil, "", fmt.Errorf("decode login link: %w", err)
+		return nil, nil, fmt.Errorf("decode login link: %w", err)
 	}
 	if !s.opts.Now().Before(st.Expires) {
-		return nil, nil, "", invalid
+		return nil, nil, errLinkInvalid()
 	}
 	u, err := s.users.UserByID(ctx, st.UserID)
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil, "", invalid
+		return nil, nil, errLinkInvalid()
 	}
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("login link user: %w", err)
+		return nil, nil, fmt.Errorf("login link user: %w", err)
+	}
+	return &st, u, nil
+}
+
+// EmailLinkAccount names the account a login link logs in to, without
+// using the link: its page asks "Log in as …?" before anything happens, so
+// a link someone else sent cannot log this browser in to their account
+// unnoticed (login CSRF). It tells the holder of the link no more than
+// using it would.
+func (s *Service) EmailLinkAccount(ctx context.Context, token string) (*User, error) {
+	_, u, err := s.readLink(ctx, token, false)
+	return u, err
+}
+
+// EmailVerify redeems a login link: once, before it expires. Using it
+// proves the address it was sent to. When that is the first proof of the
+// address, the new session may, for a few minutes, disown the account (see
+// Disown): whoever reads the mail may find an account they never made.
+func (s *Service) EmailVerify(ctx context.Context, token string, client Client) (*User, *Session, string, error) {
+	st, u, err := s.readLink(ctx, token, true)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	now := s.opts.Now().UTC()
+	var proved bool
+	switch {
+	case st.SetEmail:
+		if err := s.users.SetEmail(ctx, u.ID, st.Email, now); err != nil {
+			return nil, nil, "", err
+		}
+		u.Email, u.EmailPending, u.EmailVerifiedAt, proved = st.Email, "", now, true
+	case st.Email != "":
+		if proved, err = s.users.MarkEmailProven(ctx, u.ID, st.Email, now); err != nil {
+			return nil, nil, "", fmt.Errorf("prove email: %w", err)
+		}
+		if proved {
+			u.EmailVerifiedAt = now
+		}
 	}
 	sess, tok, err := s.StartSession(ctx, u, nil, client)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	s.log.InfoContext(ctx, "logged in by email link", "user", u.UID)
+	if proved {
+		if err := s.grantDisown(ctx, sess, u); err != nil {
+			return nil, nil, "", err
+		}
+	}
+	s.log.InfoContext(ctx, "logged in by email link", "user", u.UID, "proved_email", proved)
 	return u, sess, tok, nil
-}
-
-var (
-	linkText = texttemplate.Must(texttemplate.New("text").Parse(`Hello {{.Name}},
-
-Use this link to log in to Latchkey:
-
-{{.Link}}
-
-It works once, for {{.Minutes}} minutes. Open it on the device you want to log in on; you can then add a passkey for that device.
-
-If you did not ask for this, ignore this email: nobody can log in without the link.
-`))
-	linkHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
-<html lang="en"><body style="font-family: system-ui, sans-serif; line-height: 1.5; color: #111827">
-<p>Hello {{.Name}},</p>
-<p>Use this button to log in to Latchkey:</p>
-<p><a href="{{.Link}}" style="display: inline-block; padding: 12px 20px; background: #1d4ed8; color: #ffffff; border-radius: 8px; text-decoration: none; font-weight: 600">Log in to Latchkey</a></p>
-<p>Or paste this link into your browser:<br><a href="{{.Link}}">{{.Link}}</a></p>
-<p>It works once, for {{.Minutes}} minutes. Open it on the device you want to log in on; you can then add a passkey for that device.</p>
-<p style="color: #4b5563">If you did not ask for this, ignore this email: nobody can log in without the link.</p>
-</body></html>
-`))
-)
-
-func (s *Service) loginLinkMessage(u *User, link string) (Message, error) {
-	data := struct {
-		Name, Link string
-		Minutes    int
-	}{u.DisplayName, link, int(s.opts.EmailLinkTTL.Minutes())}
-	if data.Name == "" {
-		data.Name = u.Username
-	}
-	var text, html bytes.Buffer
-	if err := linkText.Execute(&text, data); err != nil {
-		return Message{}, fmt.Errorf("login link text: %w", err)
-	}
-	if err := linkHTML.Execute(&html, data); err != nil {
-		return Message{}, fmt.Errorf("login link html: %w", err)
-	}
-	return Message{To: u.Email, Subject: "Your Latchkey login link", Text: text.String(), HTML: html.String()}, nil
 }

@@ -25,7 +25,7 @@ func (s *Service) FindUser(ctx context.Context, usernameOrEmail string) (*User, 
 		err error
 	)
 	if strings.Contains(name, "@") {
-		u, err = s.users.UserByEmail(ctx, name)
+		u, err = s.userByEmail(ctx, name)
 	} else {
 		u, err = s.users.UserByUsername(ctx, name)
 	}
@@ -54,6 +54,9 @@ func (s *Service) LoginBegin(ctx context.Context, req shared.LoginBeginRequest) 
 	} else {
 		u, ferr := s.FindUser(ctx, req.UsernameOrEmail)
 		if ferr != nil {
+			if s.opts.EnumerationProtection && ErrorCode(ferr) == shared.CodeUserNotFound {
+				return s.decoyLogin(ctx, req.UsernameOrEmail)
+			}
 			return nil, ferr
 		}
 		wu, werr := s.waUserOf(ctx, u)
@@ -75,6 +78,11 @@ func (s *Service) LoginBegin(ctx context.Context, req shared.LoginBeginRequest) 
 	if err != nil {
 		return nil, fmt.Errorf("encode request options: %w", err)
 	}
+	if s.opts.EnumerationProtection && username != "" {
+		// The greeting is what was typed, as for a name without an
+		// account: an address must not reveal the username behind it.
+		username = strings.TrimSpace(req.UsernameOrEmail)
+	}
 	return &shared.CeremonyResponse{Ceremony: id, Username: username, Options: opts}, nil
 }
 
@@ -84,6 +92,9 @@ func (s *Service) LoginFinish(ctx context.Context, req shared.LoginFinishRequest
 	c, err := s.takeCeremony(ctx, req.Ceremony, kindLogin)
 	if err != nil {
 		return nil, nil, "", err
+	}
+	if c.Decoy {
+		return nil, nil, "", rejected(errors.New("login for a name without an account"))
 	}
 	u, p, err := s.verifyAssertion(ctx, c, req.Credential)
 	if err != nil {

@@ -12,12 +12,22 @@ type User struct {
 	// UID is the public, opaque identifier (API, remembered-user cookie).
 	UID string
 	// Handle is the WebAuthn user handle: random bytes, no personal data.
-	Handle      []byte
-	Username    string
-	Email       string
-	DisplayName string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	Handle   []byte
+	Username string
+	// Email is the address the account holds, "" when it has none (never
+	// given, or released because nobody proved it in time). Lookups by
+	// address find only held addresses.
+	Email string
+	// EmailVerifiedAt is when a login link sent to Email was first used;
+	// zero while the address is unproven.
+	EmailVerifiedAt time.Time
+	// EmailPending is an address shown to the account but not held by it:
+	// a sign-up gave an address another account holds while account
+	// enumeration protection was on. It finds nobody and receives nothing.
+	EmailPending string
+	DisplayName  string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // Passkey is a WebAuthn credential registered to a user.

@@ -38,6 +38,15 @@ type Options struct {
 	ProvisionalPeriod time.Duration
 	// EmailLinkTTL is how long a login link works.
 	EmailLinkTTL time.Duration
+	// EmailProofPeriod is how long an account keeps an address nobody has
+	// proven by using a link sent to it (default 7 days).
+	EmailProofPeriod time.Duration
+	// EnumerationProtection hides which usernames-or-addresses have an
+	// account at login and which addresses are taken at sign-up
+	// (ACCOUNT_ENUMERATION_PROTECTION); Secret, at least 32 bytes, then
+	// derives the stand-in credential ids of unknown names.
+	EnumerationProtection bool
+	Secret                []byte
 	// Mailer sends login links; Limiter bounds how many one account gets.
 	Mailer  Mailer
 	Limiter Limiter
@@ -98,6 +107,12 @@ func New(users UserStore, challenges ChallengeStore, sessions SessionStore, opts
 	}
 	if opts.EmailLinkTTL <= 0 {
 		opts.EmailLinkTTL = 15 * time.Minute
+	}
+	if opts.EmailProofPeriod <= 0 {
+		opts.EmailProofPeriod = 7 * 24 * time.Hour
+	}
+	if opts.EnumerationProtection && len(opts.Secret) < 32 {
+		return nil, errors.New("account enumeration protection needs a server secret of at least 32 bytes")
 	}
 	if opts.Mailer == nil {
 		opts.Mailer = discardMailer{}

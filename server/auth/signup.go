@@ -39,10 +39,14 @@ func (s *Service) SignupBegin(ctx context.Context, req shared.SignupBeginRequest
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("look up username: %w", err)
 	}
-	if _, err := s.users.UserByEmail(ctx, email); err == nil {
-		return nil, errEmailTaken()
-	} else if !errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("look up email: %w", err)
+	// With enumeration protection a taken address is not refused: the
+	// sign-up goes on and SignupFinish tells the address's owner instead.
+	if !s.opts.EnumerationProtection {
+		if _, err := s.userByEmail(ctx, email); err == nil {
+			return nil, errEmailTaken()
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("look up email: %w", err)
+		}
 	}
 
 	handle := randomBytes(32)
@@ -115,15 +119,46 @@ func (s *Service) SignupFinish(ctx context.Context, req shared.SignupFinishReque
 		UpdatedAt:   now,
 	}
 	p := newPasskey(cred, name, client, now)
-	if err := s.users.CreateUser(ctx, u, p); err != nil {
+	// An overdue unproven address is released before the new account asks
+	// for it, whether or not a sweep has run.
+	if _, err := s.users.ReleaseUnprovenEmails(ctx, s.proofCutoff(), u.Email); err != nil {
+		return nil, nil, "", fmt.Errorf("release unproven email: %w", err)
+	}
+	err = s.users.CreateUser(ctx, u, p)
+	taken := s.opts.EnumerationProtection && ErrorCode(err) == shared.CodeEmailTaken
+	if taken {
+		// Looks like any other sign-up, but the account never gets the
+		// address: it is only shown to it, and released with the rest.
+		u.Email, u.EmailPending = "", c.Email
+		err = s.users.CreateUser(ctx, u, p)
+	}
+	if err != nil {
 		return nil, nil, "", err
 	}
-	s.log.InfoContext(ctx, "account created", "user", u.UID, "aaguid", formatAAGUID(p.AAGUID))
+	s.log.InfoContext(ctx, "account created", "user", u.UID, "aaguid", formatAAGUID(p.AAGUID), "email_taken", taken)
 	sess, token, err := s.StartSession(ctx, u, p, client)
 	if err != nil {
 		return nil, nil, "", err
 	}
+	if taken {
+		s.welcomeTaken(ctx, c.Email)
+	} else if err := s.sendLink(ctx, u, linkState{UserID: u.ID, Email: u.Email}, welcomeMail); err != nil {
+		// The account exists and works; the address can be proven later
+		// with any login link.
+		s.log.ErrorContext(ctx, "welcome mail not sent", "user", u.UID, "err", err)
+	}
 	return u, sess, token, nil
+}
+
+// welcomeTaken tells the owner of an address a new account tried to take.
+func (s *Service) welcomeTaken(ctx context.Context, email string) {
+	holder, err := s.userByEmail(ctx, email)
+	if err == nil {
+		err = s.sendExists(ctx, email, holder)
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "account-exists note not sent", "err", err)
+	}
 }
 
 // verifyRegistration checks a RegistrationResponseJSON against the

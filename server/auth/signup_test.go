@@ -38,6 +38,9 @@ func (e *env) signup(t *testing.T, username, email string) (*auth.User, string) 
 	if err != nil {
 		t.Fatalf("SignupFinish: %v", err)
 	}
+	// The welcome mail goes out in the background; let it arrive before
+	// whatever the test sends next, so messages keep their order.
+	e.svc.WaitForMail()
 	return u, token
 }
 

@@ -36,6 +36,24 @@ type UserStore interface {
 	RenamePasskey(ctx context.Context, userID int64, passkeyUID, name string) (*Passkey, error)
 	DeletePasskey(ctx context.Context, userID int64, passkeyUID string) error
 
+	// MarkEmailProven records that mail sent to email reached the user:
+	// when the account holds that address unproven, it becomes proven as of
+	// at and the answer is true. Anything else changes nothing (false): the
+	// address was proven already, or the account no longer holds it.
+	MarkEmailProven(ctx context.Context, userID int64, email string, at time.Time) (bool, error)
+	// SetEmail gives the user email as a proven address (as of provenAt),
+	// replacing any address or pending address it had. Another account
+	// holding the address fails with email_taken; no such user, ErrNotFound.
+	SetEmail(ctx context.Context, userID int64, email string, provenAt time.Time) error
+	// ReleaseUnprovenEmails takes the unproven address (held or pending) off
+	// every account created before createdBefore, or, with a non-empty
+	// email, off the account holding that address if it qualifies. The
+	// accounts keep everything else. It returns how many were released.
+	ReleaseUnprovenEmails(ctx context.Context, createdBefore time.Time, email string) (int, error)
+	// DeleteUser deletes a user and, with it, their passkeys.
+	// No such user: ErrNotFound.
+	DeleteUser(ctx context.Context, userID int64) error
+
 	Ping(ctx context.Context) error
 }
 
@@ -47,6 +65,10 @@ type ChallengeStore interface {
 	// Take returns the value and deletes it in one atomic step, so two
 	// callers can never both take it. Missing or expired: ErrNotFound.
 	Take(ctx context.Context, key string) ([]byte, error)
+	// Peek returns the value without consuming it (a login link's page
+	// names the account before the person chooses to use the link).
+	// Missing or expired: ErrNotFound.
+	Peek(ctx context.Context, key string) ([]byte, error)
 	Ping(ctx context.Context) error
 }
 

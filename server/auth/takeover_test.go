@@ -256,7 +256,8 @@ func TestAccountAndCeremonyBounds(t *testing.T) {
 	t.Run("a full in-process store answers busy, and still starts sessions", func(t *testing.T) {
 		e := newEnv(t, backend{Name: "SQLite+CappedInProcess", Open: func(t testing.TB) teststores.Stores {
 			st := teststores.SQLite(t)
-			mem := memstore.New(memstore.WithMaxChallenges(2))
+			// Three: alice's welcome link holds one.
+			mem := memstore.New(memstore.WithMaxChallenges(3))
 			t.Cleanup(func() { mem.Close() })
 			st.Challenges, st.Sessions, st.Limiter = mem, mem, mem
 			return st

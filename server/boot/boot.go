@@ -103,9 +103,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Instance
 		ReauthWindow:      cfg.ReauthWindow,
 		ProvisionalPeriod: cfg.ProvisionalPeriod,
 		EmailLinkTTL:      cfg.EmailLinkTTL,
-		Mailer:            mailer,
-		Limiter:           in.Limiter,
-		Logger:            log,
+
+		EnumerationProtection: cfg.EnumerationProtection,
+		Secret:                []byte(cfg.ServerSecret),
+
+		Mailer:  mailer,
+		Limiter: in.Limiter,
+		Logger:  log,
 	})
 	if err != nil {
 		return nil, err
@@ -164,6 +168,11 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("Latchkey is listening", "addr", ln.Addr().String(), "public_url", cfg.Origin)
+	// Unproven addresses are also released on demand; the sweep makes the
+	// accounts show it.
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go in.Auth.SweepUnprovenEmails(sweepCtx, time.Hour)
 
 	select {
 	case err := <-errc:

@@ -60,6 +60,12 @@ type Config struct {
 	TrustedProxies []*net.IPNet
 
 	ShutdownTimeout time.Duration
+
+	// EnumerationProtection hides which names and addresses have accounts
+	// (ACCOUNT_ENUMERATION_PROTECTION). ServerSecret (SERVER_SECRET) keys
+	// what it derives; every instance must share it.
+	EnumerationProtection bool
+	ServerSecret          string
 }
 
 // Secure reports whether cookies must be Secure (and use the __Host- prefix).
@@ -89,6 +95,15 @@ func Load(getenv func(string) string) (*Config, error) {
 		SMTPURL:           e.str("SMTP_URL", ""),
 		MailFrom:          e.str("MAIL_FROM", ""),
 		ShutdownTimeout:   e.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+
+		EnumerationProtection: e.boolean("ACCOUNT_ENUMERATION_PROTECTION", false),
+		ServerSecret:          e.str("SERVER_SECRET", ""),
+	}
+	if c.ServerSecret != "" && len(c.ServerSecret) < 32 {
+		// Never the value: it is a secret.
+		e.fail("SERVER_SECRET", "must be at least 32 characters (e.g. `openssl rand -base64 32`), got %d", len(c.ServerSecret))
+	} else if c.EnumerationProtection && c.ServerSecret == "" {
+		e.fail("SERVER_SECRET", "is required when ACCOUNT_ENUMERATION_PROTECTION is on (at least 32 random characters, the same on every instance)")
 	}
 
 	raw := e.str("PUBLIC_URL", "http://localhost:8080")

@@ -111,3 +111,26 @@ func TestLoginLinksInTheLogOnHTTPSOnlyWhenAskedFor(t *testing.T) {
 		t.Errorf("PROVISIONAL_PASSKEY_PERIOD: %v %v", c, err)
 	}
 }
+
+func TestEnumerationProtectionNeedsASecret(t *testing.T) {
+	secret := strings.Repeat("k", 32)
+	for _, tc := range []struct {
+		vars    map[string]string
+		wantErr string
+	}{
+		{map[string]string{"ACCOUNT_ENUMERATION_PROTECTION": "true"}, "SERVER_SECRET is required"},
+		{map[string]string{"ACCOUNT_ENUMERATION_PROTECTION": "maybe"}, "ACCOUNT_ENUMERATION_PROTECTION must be true or false"},
+		{map[string]string{"SERVER_SECRET": "short-secret-value"}, "SERVER_SECRET must be at least 32 characters"},
+		{map[string]string{"ACCOUNT_ENUMERATION_PROTECTION": "true", "SERVER_SECRET": secret}, ""},
+	} {
+		c, err := load(tc.vars)
+		switch {
+		case tc.wantErr == "" && (err != nil || !c.EnumerationProtection || c.ServerSecret != secret):
+			t.Errorf("%v: %+v, %v", tc.vars, c, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%v: got %v, want %q", tc.vars, err, tc.wantErr)
+		case err != nil && strings.Contains(err.Error(), "short-secret-value"):
+			t.Errorf("the error shows the secret: %v", err)
+		}
+	}
+}

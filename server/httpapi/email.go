@@ -33,6 +33,58 @@ func (s *Server) emailVerify(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.startSession(w, r, u, sess, token)
-	writeJSON(w, http.StatusOK, shared.UserResponse{User: apiUser(u), Method: sess.Method})
+	ask, err := s.opts.Auth.MayDisown(r.Context(), sess)
+	if err != nil {
+		// The login stands; only the question is lost.
+		logger(r.Context()).WarnContext(r.Context(), "could not read the disown grant", "err", err)
+	}
+	writeJSON(w, http.StatusOK, shared.UserResponse{User: apiUser(u), Method: sess.Method, ConfirmOwner: ask})
+	return nil
+}
+
+// emailLinkAccount names a link's account without using the link, so the
+// page can ask "Log in as …?" first. Any failure is the one token_invalid.
+func (s *Server) emailLinkAccount(w http.ResponseWriter, r *http.Request) error {
+	var req shared.EmailVerifyRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	u, err := s.opts.Auth.EmailLinkAccount(r.Context(), req.Token)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, shared.EmailLinkResponse{Username: u.Username})
+	return nil
+}
+
+// accountEmail sends a link that gives the account an address; 202, since
+// the address is only the account's once the link is used.
+func (s *Server) accountEmail(w http.ResponseWriter, r *http.Request) error {
+	var req shared.AccountEmailRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := s.limit(w, r, "email", req.Email); err != nil {
+		return err
+	}
+	a := current(r)
+	if err := s.opts.Auth.RequestEmail(r.Context(), a.session, a.user, req.Email); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, struct{}{})
+	return nil
+}
+
+// accountDisown deletes the account for the person whose link just proved
+// its address and who says it is not theirs; the browser is logged out and
+// no longer remembers the account.
+func (s *Server) accountDisown(w http.ResponseWriter, r *http.Request) error {
+	a := current(r)
+	if err := s.opts.Auth.Disown(r.Context(), a.session, a.user); err != nil {
+		return err
+	}
+	s.setCookie(w, s.sessionCookieName(), "", zeroTime)
+	s.setCookie(w, s.rememberCookieName(), "", zeroTime)
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

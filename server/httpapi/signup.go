@@ -52,5 +52,11 @@ func (s *Server) client(r *http.Request) auth.Client {
 }
 
 func apiUser(u *auth.User) shared.User {
-	return shared.User{ID: u.UID, Username: u.Username, Email: u.Email, DisplayName: u.DisplayName}
+	out := shared.User{ID: u.UID, Username: u.Username, Email: u.Email, EmailVerified: u.Email != "" && !u.EmailVerifiedAt.IsZero(), DisplayName: u.DisplayName}
+	if out.Email == "" {
+		// An address the account asked for but does not hold is shown as
+		// unproven, like any other, so the owner sees what they typed.
+		out.Email = u.EmailPending
+	}
+	return out
 }

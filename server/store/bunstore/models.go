@@ -17,14 +17,19 @@ import (
 type userRow struct {
 	bun.BaseModel `bun:"table:users"`
 
-	ID          int64     `bun:"id,pk,autoincrement"`
-	UID         string    `bun:"uid"`
-	Handle      []byte    `bun:"handle"`
-	Username    string    `bun:"username"`
-	Email       string    `bun:"email"`
+	ID       int64  `bun:"id,pk,autoincrement"`
+	UID      string `bun:"uid"`
+	Handle   []byte `bun:"handle"`
+	Username string `bun:"username"`
+	// Email is NULL for an account without an address (nullzero maps it
+	// to ""), so the unique index lets any number of accounts have none.
+	Email       string    `bun:"email,nullzero"`
 	DisplayName string    `bun:"display_name"`
 	CreatedAt   time.Time `bun:"created_at"`
 	UpdatedAt   time.Time `bun:"updated_at"`
+	// EmailVerifiedAt is NULL while the address is unproven.
+	EmailVerifiedAt time.Time `bun:"email_verified_at,nullzero"`
+	EmailPending    string    `bun:"email_pending,nullzero"`
 }
 
 type passkeyRow struct {
@@ -64,6 +69,9 @@ func userToRow(u *auth.User) *userRow {
 		DisplayName: u.DisplayName,
 		CreatedAt:   utc(u.CreatedAt),
 		UpdatedAt:   utc(u.UpdatedAt),
+
+		EmailVerifiedAt: utc(u.EmailVerifiedAt),
+		EmailPending:    u.EmailPending,
 	}
 }
 
@@ -77,6 +85,9 @@ func (r *userRow) toUser() *auth.User {
 		DisplayName: r.DisplayName,
 		CreatedAt:   utc(r.CreatedAt),
 		UpdatedAt:   utc(r.UpdatedAt),
+
+		EmailVerifiedAt: utc(r.EmailVerifiedAt),
+		EmailPending:    r.EmailPending,
 	}
 }
 

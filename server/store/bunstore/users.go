@@ -231,6 +231,85 @@ func (s *Store) DeletePasskey(ctx context.Context, userID int64, passkeyUID stri
 	return mapError("delete passkey", err)
 }
 
+// MarkEmailProven implements auth.UserStore.
+func (s *Store) MarkEmailProven(ctx context.Context, userID int64, email string, at time.Time) (bool, error) {
+	res, err := s.db.NewUpdate().Model((*userRow)(nil)).
+		Set("email_verified_at = ?", at.UTC()).
+		Set("updated_at = ?", at.UTC()).
+		Where("id = ?", userID).
+		// Written as the unique index is, as in UserByEmail.
+		Where("lower(email) = lower(?)", email).
+		Where("email_verified_at IS NULL").
+		Exec(ctx)
+	if err != nil {
+		return false, mapError("mark email proven", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("bunstore: mark email proven: %w", err)
+	}
+	return n > 0, nil
+}
+
+// SetEmail implements auth.UserStore.
+func (s *Store) SetEmail(ctx context.Context, userID int64, email string, provenAt time.Time) error {
+	res, err := s.db.NewUpdate().Model((*userRow)(nil)).
+		Set("email = ?", email).
+		Set("email_verified_at = ?", provenAt.UTC()).
+		Set("email_pending = NULL").
+		Set("updated_at = ?", provenAt.UTC()).
+		Where("id = ?", userID).
+		Exec(ctx)
+	if err != nil {
+		return mapError("set email", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("bunstore: set email: %w", err)
+	} else if n == 0 {
+		return fmt.Errorf("bunstore: set email: user %d: %w", userID, auth.ErrNotFound)
+	}
+	return nil
+}
+
+// ReleaseUnprovenEmails implements auth.UserStore.
+func (s *Store) ReleaseUnprovenEmails(ctx context.Context, createdBefore time.Time, email string) (int, error) {
+	q := s.db.NewUpdate().Model((*userRow)(nil)).
+		Set("email = NULL").
+		Set("email_pending = NULL").
+		// Served by users_unproven_idx.
+		Where("email_verified_at IS NULL").
+		Where("created_at < ?", createdBefore.UTC())
+	if email != "" {
+		q = q.Where("lower(email) = lower(?)", email)
+	} else {
+		q = q.Where("(email IS NOT NULL OR email_pending IS NOT NULL)")
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return 0, mapError("release unproven emails", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("bunstore: release unproven emails: %w", err)
+	}
+	return int(n), nil
+}
+
+// DeleteUser implements auth.UserStore. Passkeys go with the user through
+// ON DELETE CASCADE.
+func (s *Store) DeleteUser(ctx context.Context, userID int64) error {
+	res, err := s.db.NewDelete().Model((*userRow)(nil)).Where("id = ?", userID).Exec(ctx)
+	if err != nil {
+		return mapError("delete user", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("bunstore: delete user: %w", err)
+	} else if n == 0 {
+		return fmt.Errorf("bunstore: delete user %d: %w", userID, auth.ErrNotFound)
+	}
+	return nil
+}
+
 func isForeignKeyViolation(err error) bool {
 	var pgErr pgdriver.Error
 	if errors.As(err, &pgErr) {

@@ -222,6 +222,21 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, error) {
 	return c.value, nil
 }
 
+// Peek returns a copy of the value under key and leaves it in place.
+func (s *Store) Peek(ctx context.Context, key string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.challenges[key]
+	if !ok || !s.now().Before(c.expires) {
+		return nil, auth.ErrNotFound
+	}
+	// The entry stays, so the caller gets its own copy.
+	return append([]byte{}, c.value...), nil
+}
+
 // Save stores a copy of sess, to expire after ttl.
 func (s *Store) Save(ctx context.Context, sess *auth.Session, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {

@@ -93,6 +93,18 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, error) {
 	return v, nil
 }
 
+// Peek returns the value under key and leaves it in place.
+func (s *Store) Peek(ctx context.Context, key string) ([]byte, error) {
+	v, err := s.c.Get(ctx, s.challengeKey(key)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, auth.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: peek challenge: %w", err)
+	}
+	return v, nil
+}
+
 // storedSession is the JSON form of auth.Session. It is mapped field by
 // field so that renaming a field of auth.Session cannot silently change what
 // is already stored. Times are unix milliseconds (0 for the zero time): they

@@ -32,6 +32,9 @@ func ChallengeStore(t *testing.T, open func(t *testing.T) auth.ChallengeStore) {
 		{"a value expires after its ttl", chalExpiry},
 		{"a non-positive ttl is refused", chalBadTTL},
 		{"of concurrent takers exactly one gets the value", chalConcurrentTake},
+		{"peek returns the value and leaves it to take", chalPeek},
+		{"peeking an unknown or expired key is ErrNotFound", chalPeekMissing},
+		{"peek hands out a copy", chalPeekCopy},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -179,4 +182,39 @@ func chalConcurrentTake(t *testing.T, st auth.ChallengeStore) {
 	if winners != 1 {
 		t.Fatalf("%d of %d concurrent takers got the value; want exactly 1", winners, takers)
 	}
+}
+
+func chalPeek(t *testing.T, st auth.ChallengeStore) {
+	chalPut(t, st, "k", []byte("v"), chalTTL)
+	for range 2 {
+		got, err := st.Peek(chalCtx(t), "k")
+		if err != nil || string(got) != "v" {
+			t.Fatalf("Peek = %q, %v; want v", got, err)
+		}
+	}
+	chalWant(t, st, "k", []byte("v"))
+	if got, err := st.Peek(chalCtx(t), "k"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("Peek after Take = %q, %v; want ErrNotFound", got, err)
+	}
+}
+
+func chalPeekMissing(t *testing.T, st auth.ChallengeStore) {
+	if got, err := st.Peek(chalCtx(t), "never-put"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("Peek(never-put) = %q, %v; want ErrNotFound", got, err)
+	}
+	chalPut(t, st, "short", []byte("v"), 50*time.Millisecond)
+	time.Sleep(150 * time.Millisecond)
+	if got, err := st.Peek(chalCtx(t), "short"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("Peek of an expired value = %q, %v; want ErrNotFound", got, err)
+	}
+}
+
+func chalPeekCopy(t *testing.T, st auth.ChallengeStore) {
+	chalPut(t, st, "k", []byte("original"), chalTTL)
+	got, err := st.Peek(chalCtx(t), "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(got, "mutated!")
+	chalWant(t, st, "k", []byte("original"))
 }

@@ -31,6 +31,8 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		})
 	}
 
+	userEmailProofContract(run)
+
 	run("creates a user with a first passkey and reads it back by every key", func(t *testing.T, ctx context.Context, s auth.UserStore) {
 		u, p := userNew()
 		userCreate(t, ctx, s, u, p)
@@ -599,7 +601,9 @@ func userCompare(t *testing.T, what string, got, want *auth.User) {
 	t.Helper()
 	if got.ID != want.ID || got.UID != want.UID || !bytes.Equal(got.Handle, want.Handle) ||
 		got.Username != want.Username || got.Email != want.Email || got.DisplayName != want.DisplayName ||
-		!userSameTime(got.CreatedAt, want.CreatedAt) || !userSameTime(got.UpdatedAt, want.UpdatedAt) {
+		!userSameTime(got.CreatedAt, want.CreatedAt) || !userSameTime(got.UpdatedAt, want.UpdatedAt) ||
+		got.EmailVerifiedAt.IsZero() != want.EmailVerifiedAt.IsZero() || !userSameTime(got.EmailVerifiedAt, want.EmailVerifiedAt) ||
+		got.EmailPending != want.EmailPending {
 		t.Fatalf("%s:\n got  %+v\n want %+v", what, *got, *want)
 	}
 }
