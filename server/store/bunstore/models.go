@@ -25,6 +25,10 @@ type userRow struct {
 	DisplayName string    `bun:"display_name"`
 	CreatedAt   time.Time `bun:"created_at"`
 	UpdatedAt   time.Time `bun:"updated_at"`
+
+	// EmailKey is auth.EmailKey(Email): what the unique index and lookups
+	// compare. nullzero: no address, no key.
+	EmailKey string `bun:"email_key,nullzero"`
 }
 
 type passkeyRow struct {
@@ -64,6 +68,7 @@ func userToRow(u *auth.User) *userRow {
 		DisplayName: u.DisplayName,
 		CreatedAt:   utc(u.CreatedAt),
 		UpdatedAt:   utc(u.UpdatedAt),
+		EmailKey:    auth.EmailKey(u.Email),
 	}
 }
 

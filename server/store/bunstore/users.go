@@ -71,7 +71,12 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*auth.User
 
 // UserByEmail implements auth.UserStore.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
-	return s.userWhere(ctx, "user by email", "lower(email) = lower(?)", email)
+	// The key, computed in Go, not lower(): SQLite's folds only ASCII.
+	key := auth.EmailKey(email)
+	if key == "" {
+		return nil, fmt.Errorf("bunstore: user by email: %w", auth.ErrNotFound)
+	}
+	return s.userWhere(ctx, "user by email", "email_key = ?", key)
 }
 
 func (s *Store) userWhere(ctx context.Context, op, where string, arg any) (*auth.User, error) {
