@@ -82,9 +82,12 @@ func init() {
 	})
 }
 
-// emailKeyCollisionsShown bounds the report to one readable line however
-// many accounts collide.
-const emailKeyCollisionsShown = 5
+// The report names at most this many groups, and this many accounts of
+// each, so that it stays one readable line however many collide.
+const (
+	emailKeyGroupsShown   = 3
+	emailKeyAccountsShown = 3
+)
 
 // emailKeyUser is the part of a users row this migration reads.
 type emailKeyUser struct {
@@ -101,18 +104,23 @@ type emailKeyUser struct {
 func emailKeyCollisions(keys []string, byKey map[string][]emailKeyUser) string {
 	var groups []string
 	for _, k := range keys {
-		if us := byKey[k]; len(us) > 1 {
-			names := make([]string, len(us))
-			for i, u := range us {
-				names[i] = fmt.Sprintf("%d (%s)", u.ID, u.Username)
-			}
-			groups = append(groups, strings.Join(names, ", "))
+		us := byKey[k]
+		if len(us) < 2 {
+			continue
 		}
+		var names []string
+		for _, u := range us[:min(len(us), emailKeyAccountsShown)] {
+			names = append(names, fmt.Sprintf("%d (%s)", u.ID, u.Username))
+		}
+		if n := len(us) - len(names); n > 0 {
+			names = append(names, fmt.Sprintf("%d more", n))
+		}
+		groups = append(groups, strings.Join(names, ", "))
 	}
 	if len(groups) == 0 {
 		return ""
 	}
-	shown := groups[:min(len(groups), emailKeyCollisionsShown)]
+	shown := groups[:min(len(groups), emailKeyGroupsShown)]
 	more := ""
 	if n := len(groups) - len(shown); n > 0 {
 		more = fmt.Sprintf(" and %d more group(s)", n)
