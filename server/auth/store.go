@@ -6,12 +6,14 @@ import (
 )
 
 // UserStore persists users and passkeys. Lookups return ErrNotFound when
-// nothing matches; username and email match without regard to case.
+// nothing matches; usernames match without regard to case, and email
+// addresses by EmailKey (an empty address is no address: it matches
+// nothing and is never taken).
 type UserStore interface {
 	// CreateUser stores a user together with its first passkey in one
-	// transaction: both or neither. A taken username or email (in any case)
-	// fails with an *Error coded username_taken or email_taken, and a known
-	// credential id with credential_rejected.
+	// transaction: both or neither. A taken username (in any case) or email
+	// (by EmailKey) fails with an *Error coded username_taken or
+	// email_taken, and a known credential id with credential_rejected.
 	CreateUser(ctx context.Context, u *User, first *Passkey) error
 	UserByID(ctx context.Context, id int64) (*User, error)
 	UserByUID(ctx context.Context, uid string) (*User, error)

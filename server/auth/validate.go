@@ -33,16 +33,28 @@ func ValidateUsername(u string) error {
 	return nil
 }
 
-// NormalizeEmail trims an address and checks its syntax. Only the domain is
-// lower-cased for storage (the local part is the mailbox owner's business);
-// uniqueness ignores case entirely.
+// NormalizeEmail trims an address, puts it in NFC and checks it: its
+// syntax, no invisible or control characters (non-ASCII letters are
+// welcome), and a domain that is a valid (possibly internationalised) host
+// name. The address is kept as typed for display, with only the domain
+// lower-cased (the local part is the mailbox owner's business); uniqueness
+// and lookups use EmailKey.
 func NormalizeEmail(e string) (string, error) {
 	e = strings.TrimSpace(e)
 	if e == "" {
 		return "", FieldError("email", "Enter your email address.")
 	}
+	e, ok := nfc(e)
+	if !ok {
+		return "", FieldError("email", "Enter an email address like name@example.com.")
+	}
 	if len(e) > emailMax {
 		return "", FieldError("email", "That email address is too long.")
+	}
+	for _, r := range e {
+		if !emailRuneAllowed(r) {
+			return "", FieldError("email", "An email address may not contain invisible or control characters.")
+		}
 	}
 	a, err := mail.ParseAddress(e)
 	if err != nil || a.Address != e || a.Name != "" {
@@ -52,22 +64,26 @@ func NormalizeEmail(e string) (string, error) {
 	if local == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.ContainsAny(domain, "[]") {
 		return "", FieldError("email", "Enter an email address like name@example.com.")
 	}
+	if _, err := emailDomains.ToASCII(domain); err != nil {
+		return "", FieldError("email", "Enter an email address like name@example.com.")
+	}
 	return local + "@" + strings.ToLower(domain), nil
 }
 
-// cleanText trims a free-text field and refuses control characters and
-// overlong values.
+// cleanText trims a free-text field, puts it in NFC and refuses invalid
+// UTF-8, overlong values, control characters, and bidi controls and
+// invisible characters (see textRuneProblem).
 func cleanText(field, label, v string, max int) (string, error) {
-	v = strings.TrimSpace(v)
-	if !utf8.ValidString(v) {
+	v, ok := nfc(strings.TrimSpace(v))
+	if !ok {
 		return "", FieldError(field, "%s is not valid text.", label)
 	}
 	if utf8.RuneCountInString(v) > max {
 		return "", FieldError(field, "%s may have at most %d characters.", label, max)
 	}
 	for _, r := range v {
-		if unicode.IsControl(r) {
-			return "", FieldError(field, "%s may not contain control characters.", label)
+		if problem := textRuneProblem(r); problem != "" {
+			return "", FieldError(field, "%s may not contain %s.", label, problem)
 		}
 	}
 	return v, nil

@@ -27,7 +27,7 @@ var uniqueViolations = []uniqueViolation{
 	{"users_username_lower_key", "index 'users_username_lower_key'", func(cause error) *auth.Error {
 		return &auth.Error{Code: shared.CodeUsernameTaken, Field: "username", Message: "That username is taken.", Err: cause}
 	}},
-	{"users_email_lower_key", "index 'users_email_lower_key'", func(cause error) *auth.Error {
+	{"users_email_key_key", "users.email_key", func(cause error) *auth.Error {
 		return &auth.Error{Code: shared.CodeEmailTaken, Field: "email", Message: "An account with that email already exists.", Err: cause}
 	}},
 	{"passkeys_credential_id_key", "passkeys.credential_id", func(cause error) *auth.Error {

@@ -32,7 +32,7 @@ func TestEmailProofMigrationKeepsExistingAccountsProven(t *testing.T) {
 			// The schema as the first release left it.
 			before := migrate.NewMigrations()
 			for _, m := range migrations.Migrations.Sorted() {
-				if m.Name < "20261207000002" {
+				if m.Name < "20261207000001" {
 					before.Add(m)
 				}
 			}

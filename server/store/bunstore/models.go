@@ -30,6 +30,9 @@ type userRow struct {
 	// EmailVerifiedAt is NULL while the address is unproven.
 	EmailVerifiedAt time.Time `bun:"email_verified_at,nullzero"`
 	EmailPending    string    `bun:"email_pending,nullzero"`
+	// EmailKey is auth.EmailKey(Email): what the unique index and lookups
+	// compare. nullzero: no address, no key.
+	EmailKey string `bun:"email_key,nullzero"`
 }
 
 type passkeyRow struct {
@@ -61,17 +64,17 @@ type passkeyRow struct {
 
 func userToRow(u *auth.User) *userRow {
 	return &userRow{
-		ID:          u.ID,
-		UID:         u.UID,
-		Handle:      nonNil(u.Handle),
-		Username:    u.Username,
-		Email:       u.Email,
-		DisplayName: u.DisplayName,
-		CreatedAt:   utc(u.CreatedAt),
-		UpdatedAt:   utc(u.UpdatedAt),
-
+		ID:              u.ID,
+		UID:             u.UID,
+		Handle:          nonNil(u.Handle),
+		Username:        u.Username,
+		Email:           u.Email,
+		DisplayName:     u.DisplayName,
+		CreatedAt:       utc(u.CreatedAt),
+		UpdatedAt:       utc(u.UpdatedAt),
 		EmailVerifiedAt: utc(u.EmailVerifiedAt),
 		EmailPending:    u.EmailPending,
+		EmailKey:        auth.EmailKey(u.Email),
 	}
 }
 

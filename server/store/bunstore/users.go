@@ -71,7 +71,12 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*auth.User
 
 // UserByEmail implements auth.UserStore.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
-	return s.userWhere(ctx, "user by email", "lower(email) = lower(?)", email)
+	// The key, computed in Go, not lower(): SQLite's folds only ASCII.
+	key := auth.EmailKey(email)
+	if key == "" {
+		return nil, fmt.Errorf("bunstore: user by email: %w", auth.ErrNotFound)
+	}
+	return s.userWhere(ctx, "user by email", "email_key = ?", key)
 }
 
 func (s *Store) userWhere(ctx context.Context, op, where string, arg any) (*auth.User, error) {
@@ -237,8 +242,8 @@ func (s *Store) MarkEmailProven(ctx context.Context, userID int64, email string,
 		Set("email_verified_at = ?", at.UTC()).
 		Set("updated_at = ?", at.UTC()).
 		Where("id = ?", userID).
-		// Written as the unique index is, as in UserByEmail.
-		Where("lower(email) = lower(?)", email).
+		// Compared by key, as UserByEmail and the unique index do.
+		Where("email_key = ?", auth.EmailKey(email)).
 		Where("email_verified_at IS NULL").
 		Exec(ctx)
 	if err != nil {
@@ -254,7 +259,8 @@ func (s *Store) MarkEmailProven(ctx context.Context, userID int64, email string,
 // SetEmail implements auth.UserStore.
 func (s *Store) SetEmail(ctx context.Context, userID int64, email string, provenAt time.Time) error {
 	res, err := s.db.NewUpdate().Model((*userRow)(nil)).
-		Set("email = ?", email).
+		Set("email = ?", nullIfEmpty(email)).
+		Set("email_key = ?", nullIfEmpty(auth.EmailKey(email))).
 		Set("email_verified_at = ?", provenAt.UTC()).
 		Set("email_pending = NULL").
 		Set("updated_at = ?", provenAt.UTC()).
@@ -275,12 +281,13 @@ func (s *Store) SetEmail(ctx context.Context, userID int64, email string, proven
 func (s *Store) ReleaseUnprovenEmails(ctx context.Context, createdBefore time.Time, email string) (int, error) {
 	q := s.db.NewUpdate().Model((*userRow)(nil)).
 		Set("email = NULL").
+		Set("email_key = NULL").
 		Set("email_pending = NULL").
 		// Served by users_unproven_idx.
 		Where("email_verified_at IS NULL").
 		Where("created_at < ?", createdBefore.UTC())
 	if email != "" {
-		q = q.Where("lower(email) = lower(?)", email)
+		q = q.Where("email_key = ?", auth.EmailKey(email))
 	} else {
 		q = q.Where("(email IS NOT NULL OR email_pending IS NOT NULL)")
 	}
@@ -320,4 +327,13 @@ func isForeignKeyViolation(err error) bool {
 		return sqliteErr.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 	}
 	return false
+}
+
+// nullIfEmpty writes an empty string as NULL, as nullzero does for models:
+// no address, no key, and the unique index allows any number of those.
+func nullIfEmpty(v string) any {
+	if v == "" {
+		return nil
+	}
+	return v
 }

@@ -84,6 +84,57 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		}
 	})
 
+	run("matches and refuses emails by auth.EmailKey and keeps them as typed", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+		// SQLite's lower() folds only ASCII and neither database composes
+		// accents or ignores invisible characters: the store must compare
+		// the domain's key, not the column.
+		tag := userRandomHex(4)
+		u, p := userNew()
+		u.Email = "Éve." + tag + "@Bücher.example"
+		userCreate(t, ctx, s, u, p)
+		same := []string{
+			u.Email,
+			"éve." + tag + "@bücher.example",
+			"e\u0301ve." + tag + "@bu\u0308cher.example", // decomposed
+			"ÉVE." + tag + "@BÜCHER.EXAMPLE",
+			"éve." + tag + "@xn--bcher-kva.example", // the domain in ASCII
+			"éve." + tag + "\u200b@bücher.example",  // invisible characters never distinguish
+		}
+		for _, email := range same {
+			got, err := s.UserByEmail(ctx, email)
+			if err != nil {
+				t.Fatalf("UserByEmail(%+q): %v", email, err)
+			}
+			userCompare(t, "UserByEmail", got, u)
+		}
+		for _, email := range same[1:] {
+			dup, dupKey := userNew()
+			dup.Email = email
+			userWantAuthError(t, s.CreateUser(ctx, dup, dupKey), shared.CodeEmailTaken, "email")
+			userWantNotStored(t, ctx, s, dup, dupKey)
+		}
+		// Without the accent it is another mailbox, and another account.
+		other, otherKey := userNew()
+		other.Email = "eve." + tag + "@bücher.example"
+		if _, err := s.UserByEmail(ctx, other.Email); !errors.Is(err, auth.ErrNotFound) {
+			t.Fatalf("UserByEmail(%q) = %v, want ErrNotFound", other.Email, err)
+		}
+		userCreate(t, ctx, s, other, otherKey)
+	})
+
+	run("lets any number of users have no email address", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+		// A released address leaves an account without one; no address is
+		// no key, and the uniqueness rule must not make it a shared one.
+		for range 2 {
+			u, p := userNew()
+			u.Email = ""
+			userCreate(t, ctx, s, u, p)
+		}
+		if got, err := s.UserByEmail(ctx, ""); !errors.Is(err, auth.ErrNotFound) {
+			t.Fatalf("UserByEmail(\"\") = %+v, %v; want ErrNotFound", got, err)
+		}
+	})
+
 	run("round-trips every passkey field", func(t *testing.T, ctx context.Context, s auth.UserStore) {
 		u, first := userNew()
 		first.Transports = []string{"usb", "nfc", "hybrid"}
