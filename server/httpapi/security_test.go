@@ -508,22 +508,20 @@ func TestHostHeaderChoosesNothing(t *testing.T) {
 				}
 				// Every link in every mail of this server, whichever mail
 				// is the one asked for, points at PUBLIC_URL.
-				links := 0
+				links := map[string]bool{}
 				for _, m := range msgs {
-					for _, body := range []string{m.Text, m.HTML} {
-						for _, u := range secURLs.FindAllString(body, -1) {
-							links++
-							if !strings.HasPrefix(u, s.URL+"/") {
-								t.Errorf("mail to %v links to %s; want links under PUBLIC_URL %s", m.To, u, s.URL)
-							}
+					for _, u := range secURLs.FindAllString(m.Text+"\n"+m.HTML, -1) {
+						if !links[u] && !strings.HasPrefix(u, s.URL+"/") {
+							t.Errorf("mail to %v links to %s; want links under PUBLIC_URL %s", m.To, u, s.URL)
 						}
+						links[u] = true
 					}
 				}
 				newest := msgs[len(msgs)-1]
 				if len(newest.To) != 1 || newest.To[0] != "carol@example.com" || !strings.Contains(newest.Text, s.URL+shared.PageLoginEmail) {
 					t.Errorf("the newest mail is to %v and holds no link to %s:\n%s", newest.To, s.URL+shared.PageLoginEmail, newest.Text)
 				}
-				if links == 0 {
+				if len(links) == 0 {
 					t.Error("the mails hold no links")
 				}
 			})
@@ -669,7 +667,8 @@ func TestUserVerificationEverywhere(t *testing.T) {
 				}
 				after := secPasskeys(t, s, aliceID)
 				if after[0].SignCount != before[0].SignCount || !after[0].LastUsedAt.Equal(before[0].LastUsedAt) {
-					t.Errorf("the refused login recorded the passkey's use: %+v -> %+v", before[0], after[0])
+					t.Errorf("the refused login recorded the passkey's use: sign count %d -> %d, last used %v -> %v",
+						before[0].SignCount, after[0].SignCount, before[0].LastUsedAt, after[0].LastUsedAt)
 				}
 				if secCookie(r, "latchkey_session") != "" || secSessionCount(t, s, aliceID) != sessions {
 					t.Error("the refused login opened a session")
