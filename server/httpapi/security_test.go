@@ -299,6 +299,12 @@ func secSessionCount(t *testing.T, s *secServer, userID int64) int {
 // the account really has, user verification): the control cases show the
 // same construction is accepted where the kind matches, so only the kind
 // check stands between these and success.
+//
+// Proven by dropping the kind comparison in takeCeremony: the add-passkey
+// ceremony then logged in (200, a session, the sign count recorded), and
+// the login ceremonies finished as sign-ups got credential_rejected. The
+// add-passkey case also needs the session binding in PasskeyFinish removed,
+// which refuses a login ceremony with the same code on its own.
 func TestCeremonyKindWithGenuineResponses(t *testing.T) {
 	for _, b := range teststores.All {
 		t.Run(b.Name, func(t *testing.T) {
@@ -418,6 +424,10 @@ var secURLs = regexp.MustCompile(`https?://[^\s"'<>]+`)
 // PUBLIC_URL. The requests below look like a browser on http://evil.test
 // whose name resolves to this server (DNS rebinding): Host and Origin agree,
 // so cross-origin protection lets them through and only these checks remain.
+//
+// Proven by building the WebAuthn settings per request from r.Host (the RP
+// ID and origin, then the origin alone), and by building the mailed link
+// from r.Host: evil.test's options, credentials and links were accepted.
 func TestHostHeaderChoosesNothing(t *testing.T) {
 	for _, b := range teststores.All {
 		t.Run(b.Name, func(t *testing.T) {
@@ -535,6 +545,11 @@ func TestHostHeaderChoosesNothing(t *testing.T) {
 // account); the tests only ask that a 429 comes within a few times that, so
 // they hold when the limits are tuned. Client addresses are IPv4, chosen
 // through X-Forwarded-For from a trusted proxy (the test's own loopback).
+//
+// Proven by removing the login limit (no 429 in any login case), by never
+// charging the address (no 429 in any per-address case), by charging the
+// left-most X-Forwarded-For hop, and by believing X-Forwarded-For from any
+// peer.
 func TestRateLimitsOnEveryPath(t *testing.T) {
 	const loopback = "127.0.0.1/32"
 	// untilLimited sends request(i) for i = 0, 1, … until a 429, and
@@ -637,6 +652,10 @@ func TestRateLimitsOnEveryPath(t *testing.T) {
 // With WEBAUTHN_USER_VERIFICATION=required every ceremony demands the UV
 // flag, not only sign-up and named login: a discoverable login or a new
 // passkey without it is refused and changes nothing.
+//
+// Proven by making the discoverable login's and the add-passkey ceremony's
+// session data ask only "preferred" before verification: both were
+// accepted, and no other test failed.
 func TestUserVerificationEverywhere(t *testing.T) {
 	for _, b := range teststores.All {
 		t.Run(b.Name, func(t *testing.T) {
