@@ -257,7 +257,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 			must("passkey begin", err)
 			cred, err = tablet.Register(add.Options)
 			must("register", err)
-			added, err := alice.PasskeyFinish(ctx, shared.PasskeyFinishRequest{Ceremony: add.Ceremony, Credential: cred, Name: "Tablet"})
+			added, err := alice.PasskeyFinish(ctx, shared.PasskeyFinishRequest{Ceremony: add.Ceremony, Credential: cred, PasskeyName: "Tablet"})
 			must("passkey finish", err)
 			_, err = alice.RenamePasskey(ctx, added.Passkey.ID, "Old tablet")
 			must("rename", err)

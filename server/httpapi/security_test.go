@@ -393,7 +393,7 @@ func TestCeremonyKindWithGenuineResponses(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if r := secDo(t, alice, "POST", s.URL+shared.APIPasskeysFinish, shared.PasskeyFinishRequest{Ceremony: add.Ceremony, Credential: cred, Name: "Tablet"}, nil); r.Status != http.StatusCreated {
+				if r := secDo(t, alice, "POST", s.URL+shared.APIPasskeysFinish, shared.PasskeyFinishRequest{Ceremony: add.Ceremony, Credential: cred, PasskeyName: "Tablet"}, nil); r.Status != http.StatusCreated {
 					t.Fatalf("control add-passkey: %d %s", r.Status, r.Body)
 				}
 
@@ -404,7 +404,7 @@ func TestCeremonyKindWithGenuineResponses(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				r := secDo(t, alice, "POST", s.URL+shared.APIPasskeysFinish, shared.PasskeyFinishRequest{Ceremony: lbegin.Ceremony, Credential: cred, Name: "Phone"}, nil)
+				r := secDo(t, alice, "POST", s.URL+shared.APIPasskeysFinish, shared.PasskeyFinishRequest{Ceremony: lbegin.Ceremony, Credential: cred, PasskeyName: "Phone"}, nil)
 				if r.Status != http.StatusBadRequest || r.Err.Error.Code != shared.CodeCeremonyInvalid {
 					t.Errorf("login ceremony finished as add-passkey: %d %s; want 400 %s", r.Status, r.Body, shared.CodeCeremonyInvalid)
 				}
@@ -713,7 +713,7 @@ func TestUserVerificationEverywhere(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				r := secDo(t, alice, "POST", s.URL+shared.APIPasskeysFinish, shared.PasskeyFinishRequest{Ceremony: begin.Ceremony, Credential: cred, Name: "Phone"}, nil)
+				r := secDo(t, alice, "POST", s.URL+shared.APIPasskeysFinish, shared.PasskeyFinishRequest{Ceremony: begin.Ceremony, Credential: cred, PasskeyName: "Phone"}, nil)
 				if r.Status != http.StatusBadRequest || r.Err.Error.Code != shared.CodeCredentialRejected {
 					t.Errorf("got %d %s; want 400 %s", r.Status, r.Body, shared.CodeCredentialRejected)
 				}
@@ -727,7 +727,7 @@ func TestUserVerificationEverywhere(t *testing.T) {
 				tablet := passkeytest.New(s.URL, "localhost")
 				begin = secCeremony(t, secDo(t, alice, "POST", s.URL+shared.APIPasskeysBegin, struct{}{}, nil))
 				cred, _ = tablet.Register(begin.Options)
-				if r := secDo(t, alice, "POST", s.URL+shared.APIPasskeysFinish, shared.PasskeyFinishRequest{Ceremony: begin.Ceremony, Credential: cred, Name: "Tablet"}, nil); r.Status != http.StatusCreated {
+				if r := secDo(t, alice, "POST", s.URL+shared.APIPasskeysFinish, shared.PasskeyFinishRequest{Ceremony: begin.Ceremony, Credential: cred, PasskeyName: "Tablet"}, nil); r.Status != http.StatusCreated {
 					t.Errorf("control: %d %s", r.Status, r.Body)
 				}
 			})
