@@ -252,7 +252,7 @@ func TestUnprovenAddressIsReleasedAfterAWeek(t *testing.T) {
 
 		t.Run("changing a proven address needs a trusted passkey login", func(t *testing.T) {
 			e := newEnv(t, b)
-			u, _ := e.signup(t, "alice", "alice@example.com")
+			e.signup(t, "alice", "alice@example.com")
 			_, _, linkToken, err := e.svc.EmailVerify(ctx, linkIn(t, e.mailTo("alice@example.com")[0]), chromeOnMac)
 			if err != nil {
 				t.Fatal(err)
@@ -271,7 +271,7 @@ func TestUnprovenAddressIsReleasedAfterAWeek(t *testing.T) {
 
 		t.Run("the owner gives the account an address again, proven by a link", func(t *testing.T) {
 			e := newEnv(t, b)
-			u, token := e.signup(t, "mallory", "old@example.com")
+			_, token := e.signup(t, "mallory", "old@example.com")
 			e.clock.Advance(week + time.Second)
 			if _, err := e.svc.ReleaseUnprovenEmails(ctx); err != nil {
 				t.Fatal(err)
