@@ -66,9 +66,8 @@ func newEnv(t *testing.T, b backend, mutate ...func(*auth.Options)) *env {
 	users, challenges, sessions := st.Users, st.Challenges, st.Sessions
 	clk := testclock.New(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	mail := &outbox{}
-	limiter := st.Limiter
 	opts := auth.Options{
-		Origin: origin, RPID: rpID, Now: clk.Now, Mailer: mail, Limiter: limiter,
+		Origin: origin, RPID: rpID, Now: clk.Now, Mailer: mail,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	for _, m := range mutate {

@@ -47,9 +47,8 @@ type Options struct {
 	// derives the stand-in credential ids of unknown names.
 	EnumerationProtection bool
 	Secret                []byte
-	// Mailer sends login links; Limiter bounds how many one account gets.
-	Mailer  Mailer
-	Limiter Limiter
+	// Mailer sends login links and welcome mail.
+	Mailer Mailer
 	// Now is the clock; tests inject one to expire things without sleeping.
 	Now    func() time.Time
 	Logger *slog.Logger

@@ -99,9 +99,9 @@ type Limit struct {
 	Burst  int
 }
 
-// Limiter counts attempts per key (a client address, an account) so that
-// sign-up, login and email-link requests can be throttled across all
-// instances that share the store.
+// Limiter counts attempts per key (a client address, a name, a user) so that
+// a Throttle can limit sign-up, login, login-link and add-passkey requests
+// across all instances that share the store.
 type Limiter interface {
 	// Allow records one attempt under key. When the limit is exhausted it
 	// returns false and how long until the next attempt would be allowed.

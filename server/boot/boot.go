@@ -107,9 +107,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Instance
 		EnumerationProtection: cfg.EnumerationProtection,
 		Secret:                []byte(cfg.ServerSecret),
 
-		Mailer:  mailer,
-		Limiter: in.Limiter,
-		Logger:  log,
+		Mailer: mailer,
+		Logger: log,
 	})
 	if err != nil {
 		return nil, err
@@ -132,7 +131,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Instance
 		TrustedProxies: cfg.TrustedProxies,
 		PWA:            app,
 		Auth:           in.Auth,
-		Limiter:        in.Limiter,
+		Limiter:        rateLimiter(cfg, in.Limiter, log),
+		Limits:         cfg.RateLimits,
 		RememberFor:    cfg.RememberFor,
 		Ready: []httpapi.Check{
 			{Name: "database", Ping: in.Users.Ping},
@@ -141,6 +141,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Instance
 		},
 	})
 	return in, nil
+}
+
+// rateLimiter is the limiter the HTTP edge throttles with: none at all under
+// RATE_LIMITS=off, which is for load tests and says so loudly.
+func rateLimiter(cfg *config.Config, l auth.Limiter, log *slog.Logger) auth.Limiter {
+	if cfg.RateLimitsOff {
+		log.Warn("RATE_LIMITS=off: sign-up, login, login links and adding passkeys are not rate limited; use this for load tests only")
+		return nil
+	}
+	return l
 }
 
 // Run serves cfg.ListenAddr until ctx ends, then drains in-flight requests

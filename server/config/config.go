@@ -7,11 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/latchkey/latchkey/server/auth"
 )
 
 // Config is every setting of a Latchkey server.
@@ -58,6 +63,11 @@ type Config struct {
 	// TrustedProxies are the networks whose X-Forwarded-For is believed
 	// when finding a client's address for rate limits and the session list.
 	TrustedProxies []*net.IPNet
+
+	// RateLimits are auth.DefaultLimits with the RATE_LIMIT_* variables
+	// applied. RateLimitsOff (RATE_LIMITS=off) turns every limit off.
+	RateLimits    auth.Limits
+	RateLimitsOff bool
 
 	ShutdownTimeout time.Duration
 
@@ -194,6 +204,16 @@ func Load(getenv func(string) string) (*Config, error) {
 		}
 		c.TrustedProxies = append(c.TrustedProxies, n)
 	}
+	switch v := e.str("RATE_LIMITS", "on"); v {
+	case "on", "off":
+		c.RateLimitsOff = v == "off"
+	default:
+		e.fail("RATE_LIMITS", "must be on or off, got %q", v)
+	}
+	c.RateLimits = auth.DefaultLimits()
+	for _, name := range slices.Sorted(maps.Keys(c.RateLimits)) {
+		c.RateLimits[name] = e.rateLimit("RATE_LIMIT_"+name, c.RateLimits[name])
+	}
 	if len(e.errs) > 0 {
 		return nil, errors.Join(e.errs...)
 	}
@@ -257,6 +277,44 @@ func (e *env) boolean(name string, def bool) bool {
 		e.fail(name, "must be true or false, got %q", v)
 		return def
 	}
+}
+
+// Bounds of a rate limit: beyond them a value is more likely a typo (1h for
+// 1m) than a wish.
+const (
+	maxLimitEvents = 1_000_000
+	minLimitPeriod = time.Second
+	maxLimitPeriod = 24 * time.Hour
+)
+
+// rateLimit reads a limit written attempts/period, such as 60/1m: that many
+// attempts per period, all of which may come at once.
+func (e *env) rateLimit(name string, def auth.Limit) auth.Limit {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, p, ok := strings.Cut(v, "/")
+	events, err := strconv.Atoi(strings.TrimSpace(n))
+	per, perr := time.ParseDuration(strings.TrimSpace(p))
+	if !ok || err != nil || perr != nil || events < 1 || events > maxLimitEvents || per < minLimitPeriod || per > maxLimitPeriod {
+		e.fail(name, "must be attempts/period such as 60/1m (1 to %d attempts per %s to %s), got %q",
+			maxLimitEvents, shortDuration(minLimitPeriod), shortDuration(maxLimitPeriod), v)
+		return def
+	}
+	return auth.Limit{Events: events, Per: per, Burst: events}
+}
+
+// shortDuration writes d as people do: 24h rather than 24h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // redactErr drops the URL that url.Parse puts in its errors: it may carry a

@@ -30,6 +30,11 @@ func (s *Server) passkeyBegin(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	a := current(r)
+	// Each begin holds ceremony state until it expires; the limit keeps one
+	// account from filling the store with them.
+	if err := s.limit(w, r, auth.ActionAddPasskey, a.user.UID); err != nil {
+		return err
+	}
 	resp, err := s.opts.Auth.PasskeyBegin(r.Context(), a.session, a.user)
 	if err != nil {
 		return err

@@ -45,7 +45,7 @@ func newAPIWith(t testing.TB, s stores, mutate ...func(*auth.Options)) *api {
 	srv := httptest.NewUnstartedServer(nil)
 	origin := "http://localhost:" + strings.TrimPrefix(srv.Listener.Addr().String(), "127.0.0.1:")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	opts := auth.Options{Origin: origin, RPID: "localhost", Logger: log, Limiter: s.Limiter}
+	opts := auth.Options{Origin: origin, RPID: "localhost", Logger: log}
 	for _, m := range mutate {
 		m(&opts)
 	}

@@ -3,17 +3,20 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/latchkey/latchkey/server/auth"
 	"github.com/latchkey/latchkey/shared"
 )
 
 // emailLogin answers 202 whether or not the account exists; the domain
-// sends the link in the background so timing says nothing either.
+// sends the link in the background so timing says nothing either. The
+// limits count the name as typed, so a 429 says nothing about the account
+// either, and tells a person why no mail is coming.
 func (s *Server) emailLogin(w http.ResponseWriter, r *http.Request) error {
 	var req shared.EmailLoginRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := s.limit(w, r, "email", req.UsernameOrEmail); err != nil {
+	if err := s.limit(w, r, auth.ActionEmailLink, req.UsernameOrEmail); err != nil {
 		return err
 	}
 	if err := s.opts.Auth.EmailLogin(r.Context(), req.UsernameOrEmail); err != nil {
@@ -64,7 +67,7 @@ func (s *Server) accountEmail(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := s.limit(w, r, "email", req.Email); err != nil {
+	if err := s.limit(w, r, auth.ActionEmailLink, req.Email); err != nil {
 		return err
 	}
 	a := current(r)

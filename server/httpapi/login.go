@@ -12,7 +12,7 @@ func (s *Server) loginBegin(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := s.limit(w, r, "login", req.UsernameOrEmail); err != nil {
+	if err := s.limit(w, r, auth.ActionLogin, req.UsernameOrEmail); err != nil {
 		return err
 	}
 	resp, err := s.opts.Auth.LoginBegin(r.Context(), req)

@@ -68,7 +68,7 @@ func newSecServer(t *testing.T, s teststores.Stores, o secOptions) *secServer {
 	}
 	svc, err := auth.New(s.Users, s.Challenges, s.Sessions, auth.Options{
 		Origin: origin, RPID: "localhost", UserVerification: "required",
-		Mailer: mailer, Limiter: s.Limiter, Logger: log,
+		Mailer: mailer, Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)

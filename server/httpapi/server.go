@@ -32,8 +32,11 @@ type Options struct {
 	Ready []Check
 
 	Auth *auth.Service
-	// Limiter throttles sign-up and login attempts; nil means no limits.
+	// Limiter counts sign-up, login, login-link and add-passkey attempts
+	// against Limits (the defaults where Limits has no entry); nil means no
+	// limits at all.
 	Limiter auth.Limiter
+	Limits  auth.Limits
 	// RememberFor is the life of the remembered-user cookie.
 	RememberFor time.Duration
 	// Now is the clock (tests inject one).
@@ -44,9 +47,10 @@ var zeroTime time.Time
 
 // Server is Latchkey's HTTP handler.
 type Server struct {
-	opts Options
-	mux  *http.ServeMux
-	h    http.Handler
+	opts     Options
+	throttle *auth.Throttle
+	mux      *http.ServeMux
+	h        http.Handler
 }
 
 // New builds the handler with every route.
@@ -58,6 +62,9 @@ func New(opts Options) *Server {
 		opts.Now = time.Now
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux()}
+	if opts.Limiter != nil {
+		s.throttle = auth.NewThrottle(opts.Limiter, opts.Limits, opts.Logger)
+	}
 	s.routes()
 
 	cop := http.NewCrossOriginProtection()

@@ -12,7 +12,7 @@ func (s *Server) signupBegin(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := s.limit(w, r, "signup", req.Username); err != nil {
+	if err := s.limit(w, r, auth.ActionSignup, req.Username); err != nil {
 		return err
 	}
 	resp, err := s.opts.Auth.SignupBegin(r.Context(), req)
