@@ -1,13 +1,19 @@
 package boot
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/server/config"
+	"github.com/latchkey/latchkey/shared"
 )
 
 // An unreachable dependency stops the start with an error that says which,
@@ -29,6 +35,51 @@ func TestNewFailsClearlyWhenADependencyIsUnreachable(t *testing.T) {
 		in, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err == nil || in != nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: got %v, %v; want an error about %s", tc.env, in, err, tc.want)
+		}
+	}
+}
+
+// The configured limits reach the edge, and RATE_LIMITS=off turns them off
+// with a warning at start.
+func TestRateLimitsFromTheConfiguration(t *testing.T) {
+	web := t.TempDir()
+	// Any bytes do: the server only serves and compresses the file.
+	if err := os.WriteFile(filepath.Join(web, "app.wasm"), []byte("\x00asm\x01\x00\x00\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []bool{false, true} {
+		env := map[string]string{"DATA_DIR": t.TempDir(), "WEB_DIR": web, "RATE_LIMIT_LOGIN_IP": "2/1h"}
+		if off {
+			env["RATE_LIMITS"] = "off"
+		}
+		cfg, err := config.Load(func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logged bytes.Buffer
+		in, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(&logged, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { in.Close() })
+		var statuses []int
+		for range 3 {
+			req := httptest.NewRequest("POST", shared.APILoginBegin, strings.NewReader(`{}`))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			in.Handler.ServeHTTP(rec, req)
+			statuses = append(statuses, rec.Code)
+		}
+		want := []int{200, 200, 429}
+		if off {
+			want = []int{200, 200, 200}
+		}
+		if !slices.Equal(statuses, want) {
+			t.Errorf("RATE_LIMITS off=%v: login begins answered %v, want %v", off, statuses, want)
+		}
+		warned := strings.Contains(logged.String(), "level=WARN") && strings.Contains(logged.String(), "RATE_LIMITS=off")
+		if warned != off {
+			t.Errorf("RATE_LIMITS off=%v: warning logged %v:\n%s", off, warned, logged.String())
 		}
 	}
 }

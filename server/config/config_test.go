@@ -1,11 +1,15 @@
 package config
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/latchkey/latchkey/server/auth"
 )
 
 func load(vars map[string]string) (*Config, error) {
@@ -132,5 +136,51 @@ func TestEnumerationProtectionNeedsASecret(t *testing.T) {
 		case err != nil && strings.Contains(err.Error(), "short-secret-value"):
 			t.Errorf("the error shows the secret: %v", err)
 		}
+	}
+}
+
+func TestRateLimitsKeepTheirDefaultsAndCanBeChanged(t *testing.T) {
+	c, err := load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(c.RateLimits, auth.DefaultLimits()) || c.RateLimitsOff {
+		t.Errorf("defaults: %v off=%v", c.RateLimits, c.RateLimitsOff)
+	}
+	// An office behind one NAT address raises its per-address limits.
+	c, err = load(map[string]string{"RATE_LIMIT_LOGIN_IP": "600/1m", "RATE_LIMIT_EMAIL_NAME": " 5 / 2h30m "})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.RateLimits[auth.LimitLoginIP]; got != (auth.Limit{Events: 600, Per: time.Minute, Burst: 600}) {
+		t.Errorf("RATE_LIMIT_LOGIN_IP: %+v", got)
+	}
+	if got := c.RateLimits[auth.LimitEmailName]; got != (auth.Limit{Events: 5, Per: 150 * time.Minute, Burst: 5}) {
+		t.Errorf("RATE_LIMIT_EMAIL_NAME: %+v", got)
+	}
+	if got, want := c.RateLimits[auth.LimitSignupIP], auth.DefaultLimits()[auth.LimitSignupIP]; got != want {
+		t.Errorf("an unset limit changed: %+v, want %+v", got, want)
+	}
+	for _, v := range []string{"on", "off"} {
+		c, err := load(map[string]string{"RATE_LIMITS": v})
+		if err != nil || c.RateLimitsOff != (v == "off") {
+			t.Errorf("RATE_LIMITS=%s: %v, %v", v, c, err)
+		}
+	}
+}
+
+func TestRejectsBadRateLimitsInOneLine(t *testing.T) {
+	for name := range auth.DefaultLimits() {
+		for _, bad := range []string{"abc", "60", "60/", "/1m", "0/1m", "-5/1m", "1.5/1m", "60/0s", "60/500ms", "60/25h", "60/1d", "2000000/1h", "60/1m/2"} {
+			v := "RATE_LIMIT_" + name
+			_, err := load(map[string]string{v: bad})
+			if err == nil || strings.Contains(err.Error(), "\n") || !strings.HasPrefix(err.Error(), v+" must be attempts/period such as 60/1m") || !strings.Contains(err.Error(), strconv.Quote(bad)) {
+				t.Errorf("%s=%s: got %v", v, bad, err)
+			}
+		}
+	}
+	_, err := load(map[string]string{"RATE_LIMITS": "false"})
+	if err == nil || err.Error() != `RATE_LIMITS must be on or off, got "false"` {
+		t.Errorf("RATE_LIMITS=false: got %v", err)
 	}
 }

@@ -21,7 +21,7 @@ func UnreachableRedis(t testing.TB) *redisstore.Store {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	c := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: time.Second, MaxRetries: -1})
+	c := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: time.Second, MaxRetries: -1, DialerRetries: 1})
 	t.Cleanup(func() { c.Close() })
 	return redisstore.New(c, "unreachable:")
 }
