@@ -30,8 +30,9 @@ func (s *Server) passkeyBegin(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	a := current(r)
-	// Each begin holds ceremony state until it expires; the limit keeps one
-	// account from filling the store with them.
+	// Each begin writes ceremony state that lives until it expires or is
+	// replaced; the limit bounds how fast one account can make the store
+	// do that work.
 	if err := s.limit(w, r, auth.ActionAddPasskey, a.user.UID); err != nil {
 		return err
 	}
