@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/shared"
@@ -184,11 +183,13 @@ func (t *Throttle) Allow(ctx context.Context, action Action, addr, name string) 
 	return nil
 }
 
-// limitName is a typed name as the limits count it: trimmed and lower-cased,
-// so "Alice " and "alice" share their limits, then hashed, so a key is short
-// whatever was typed and the limiter holds no email address in clear.
+// limitName is a typed name as the limits count it: in the form accounts
+// are looked up by, EmailKey's (which for a username is trimmed and without
+// regard to case), so "Alice " and "alice", or "Éve@x.org" and "e\u0301ve@x.org",
+// share their limits; then hashed, so a key is short whatever was typed and
+// the limiter holds no email address in clear.
 func limitName(name string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(name))))
+	sum := sha256.Sum256([]byte(EmailKey(name)))
 	return base64.RawURLEncoding.EncodeToString(sum[:16])
 }
 

@@ -84,13 +84,19 @@ func TestLoginLinkLimits(t *testing.T) {
 			// The throttle never looks a name up: the limits cannot tell an
 			// account from a stranger, and " ALICE" is "alice".
 			th := newThrottle(t, b, nil)
-			for _, name := range []string{"alice", " ALICE", "Alice "} {
-				if !passes(t, th, auth.ActionEmailLink, owner, name) {
-					t.Fatalf("%q refused", name)
+			for _, names := range [][]string{
+				{"alice", " ALICE", "Alice ", "alice"},
+				// One address however it is spelled (EmailKey).
+				{"Éve@Example.org", "e\u0301ve@example.org", "ÉVE@EXAMPLE.ORG", "éve\u200b@example.org"},
+			} {
+				for _, name := range names[:3] {
+					if !passes(t, th, auth.ActionEmailLink, owner, name) {
+						t.Fatalf("%q refused", name)
+					}
 				}
-			}
-			if passes(t, th, auth.ActionEmailLink, owner, "alice") {
-				t.Error("a 4th link for one name from one address in 15 minutes was allowed")
+				if passes(t, th, auth.ActionEmailLink, owner, names[3]) {
+					t.Errorf("a 4th link for %q from one address in 15 minutes was allowed", names[3])
+				}
 			}
 		})
 	})
