@@ -139,7 +139,9 @@ func TestEmailLoginOnANewDevice(t *testing.T) {
 	if err := other.EmailLogin(context.Background(), shared.EmailLoginRequest{UsernameOrEmail: "erin"}); err != nil {
 		t.Fatal(err)
 	}
-	msg, err = smtp.Wait(wctx, func(m smtptest.Message) bool { return len(smtp.Messages()) > before && m.Text != msg.Text })
+	wctx2, wcancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel2()
+	msg, err = smtp.Wait(wctx2, func(m smtptest.Message) bool { return len(smtp.Messages()) > before && m.Text != msg.Text })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -164,7 +164,10 @@ func TestLoginInTheBrowser(t *testing.T) {
 		)
 	})
 
-	if p := page.Problems("/api/login/begin", "/api/login/remembered"); len(p) > 0 {
+	// Logging out while /account still loads its lists can leave a 401 on
+	// those calls in the console (the browser logs every 401 it fetches);
+	// the page handles it.
+	if p := page.Problems("/api/login/begin", "/api/login/remembered", "/api/passkeys", "/api/sessions"); len(p) > 0 {
 		t.Errorf("the page logged problems: %v", p)
 	}
 }
