@@ -106,17 +106,21 @@ func newClient(opts any) redis.UniversalClient {
 }
 
 // secrets lists the passwords a Redis URL may carry: in the userinfo and,
-// for Sentinel, in the password parameter.
+// for Sentinel, in the password parameter, and whatever looks like a
+// userinfo where url.Parse saw none (a mistyped scheme or a missing slash
+// turns it into a path or an opaque part that errors would repeat).
 func secrets(raw string) []string {
-	var s []string
 	u, err := url.Parse(raw)
 	if err != nil {
 		return rawUserinfo(raw)
 	}
+	var s []string
 	if u.User != nil {
 		if p, ok := u.User.Password(); ok {
 			s = append(s, p)
 		}
+	} else {
+		s = rawUserinfo(raw)
 	}
 	for _, name := range []string{"password", "sentinel_password"} {
 		s = append(s, u.Query()[name]...)
@@ -124,13 +128,15 @@ func secrets(raw string) []string {
 	return s
 }
 
-// rawUserinfo finds the userinfo of a URL that url.Parse rejected, so that
-// its error can be shown without it.
+// rawUserinfo finds what would be the userinfo of raw, however malformed:
+// whatever comes before an @ between the scheme's colon (and any slashes) and
+// the path, query or fragment, and its password after the first colon.
 func rawUserinfo(raw string) []string {
-	_, rest, ok := strings.Cut(raw, "//")
+	_, rest, ok := strings.Cut(raw, ":")
 	if !ok {
 		return nil
 	}
+	rest = strings.TrimLeft(rest, ":/")
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
 		rest = rest[:i]
 	}
@@ -175,6 +181,10 @@ func redactURL(raw string) string {
 	}
 	if changed {
 		u.RawQuery = q.Encode()
+	}
+	if u.User == nil {
+		// Not parsed as a userinfo, but it may be one all the same.
+		return redact(u.String(), rawUserinfo(raw))
 	}
 	return u.String()
 }
