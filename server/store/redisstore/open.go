@@ -129,26 +129,35 @@ func secrets(raw string) []string {
 }
 
 // rawUserinfo finds what would be the userinfo of raw, however malformed:
-// whatever comes before an @ between the scheme's colon (and any slashes) and
-// the path, query or fragment, and its password after the first colon.
+// whatever comes before an @ in the authority, counted from the first // or,
+// for one slash too few, from the first colon; and its password.
 func rawUserinfo(raw string) []string {
-	_, rest, ok := strings.Cut(raw, ":")
-	if !ok {
-		return nil
+	var s []string
+	if _, rest, ok := strings.Cut(raw, "//"); ok {
+		s = append(s, userinfoIn(rest)...)
 	}
-	rest = strings.TrimLeft(rest, ":/")
+	if _, rest, ok := strings.Cut(raw, ":"); ok {
+		s = append(s, userinfoIn(strings.TrimLeft(rest, ":/"))...)
+	}
+	return s
+}
+
+// userinfoIn returns the userinfo before the last @ of an authority that
+// ends at the first / ? or #, and the password after its first colon.
+func userinfoIn(rest string) []string {
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
 		rest = rest[:i]
 	}
-	if i := strings.LastIndex(rest, "@"); i >= 0 {
-		info := rest[:i]
-		s := []string{info}
-		if _, pw, ok := strings.Cut(info, ":"); ok {
-			s = append(s, pw)
-		}
-		return s
+	i := strings.LastIndex(rest, "@")
+	if i < 0 {
+		return nil
 	}
-	return nil
+	info := rest[:i]
+	s := []string{info}
+	if _, pw, ok := strings.Cut(info, ":"); ok {
+		s = append(s, pw)
+	}
+	return s
 }
 
 func redact(msg string, secrets []string) string {
