@@ -157,6 +157,12 @@ func userinfoIn(rest string) []string {
 	if _, pw, ok := strings.Cut(info, ":"); ok {
 		s = append(s, pw)
 	}
+	// And as an error may quote them, percent-decoded.
+	for _, v := range s {
+		if d, err := url.PathUnescape(v); err == nil && d != v {
+			s = append(s, d)
+		}
+	}
 	return s
 }
 
@@ -191,9 +197,11 @@ func redactURL(raw string) string {
 	if changed {
 		u.RawQuery = q.Encode()
 	}
-	if u.User == nil {
-		// Not parsed as a userinfo, but it may be one all the same.
-		return redact(u.String(), rawUserinfo(raw))
+	if u.User == nil && strings.Contains(raw, "@") {
+		// An @ where url.Parse saw no userinfo (a mistyped scheme, one
+		// slash too few): it may be one all the same, and String
+		// re-encodes it, so no redaction can be sure to catch it.
+		return "(URL withheld)"
 	}
 	return u.String()
 }
