@@ -6,7 +6,7 @@ BIN       := bin/latchkey
 RACE      := $(shell $(GO) env CGO_ENABLED | grep -q 1 && command -v $$($(GO) env CC) >/dev/null && echo -race)
 TESTFLAGS ?=
 
-.PHONY: run test test-wasm build wasm lint staticcheck bench clean
+.PHONY: run test test-wasm build wasm lint staticcheck bench fuzz clean
 
 run: wasm
 	$(GO) run ./server/cmd/latchkey
@@ -51,6 +51,25 @@ staticcheck:
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
+
+# Every fuzz target under server/ and shared/, found by name, one after
+# another: go test -fuzz takes one target per run. New inputs go to Go's
+# cache; a failing one is written to the package's testdata/fuzz, where it
+# becomes a seed that go test (and make test) runs from then on.
+# New inputs that widen coverage are minimised first, for up to 60s each by
+# default, which would eat a 30s run of the slower targets.
+FUZZTIME ?= 30s
+FUZZMINIMIZETIME ?= 5s
+fuzz:
+	@targets=$$(grep -rEo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]+' server shared | \
+		sed -E 's#^(.*)/[^/]+:func (Fuzz.*)#./\1 \2#' | sort -u); \
+	[ -n "$$targets" ] || { echo "no fuzz targets found"; exit 1; }; \
+	failed=; set -- $$targets; while [ $$# -gt 0 ]; do \
+		pkg=$$1 name=$$2; shift 2; \
+		echo "== $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) $$pkg || failed="$$failed $$name"; \
+	done; \
+	[ -z "$$failed" ] || { echo "fuzz targets that failed:$$failed"; exit 1; }
 
 clean:
 	rm -rf bin $(WASM) $(WASM).br $(WASM).gz

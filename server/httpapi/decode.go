@@ -1,14 +1,16 @@
 package httpapi
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/latchkey/latchkey/server/auth"
 	"github.com/latchkey/latchkey/shared"
@@ -18,9 +20,25 @@ import (
 // registration response with an attestation certificate chain.
 const maxBody = 64 << 10
 
-// decode reads exactly one JSON object into v: unknown fields, trailing
-// data, wrong types and oversized bodies are the client's error (4xx with a
-// message), never a 500.
+// decodeOptions make the decoder strict where encoding/json is lenient: a
+// member name must match its field exactly (not in any case), a name may
+// appear once in an object (encoding/json lets the last one win, so two
+// parsers could read one body differently), strings must be valid UTF-8
+// (encoding/json replaces bad bytes with U+FFFD), and unknown members are an
+// error. The duplicate and UTF-8 checks are the tokenizer's, so they hold for
+// every nested value too, including the credential JSON that is kept raw
+// for the WebAuthn library: checked here, once, for every route.
+var decodeOptions = json.JoinOptions(
+	json.RejectUnknownMembers(true),
+	json.MatchCaseInsensitiveNames(false),
+	jsontext.AllowDuplicateNames(false),
+	jsontext.AllowInvalidUTF8(false),
+)
+
+// decode reads exactly one JSON object into v: unknown fields, fields in
+// the wrong case, duplicate fields, invalid UTF-8, trailing data, wrong
+// types and oversized bodies are the client's error (4xx with a message),
+// never a 500.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" || r.ContentLength != 0 {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -34,21 +52,21 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 
 // decodeJSON is decode without the HTTP parts; the fuzz target drives it.
 func decodeJSON(body io.Reader, v any) error {
-	dec := json.NewDecoder(body)
-	var raw json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
+	dec := jsontext.NewDecoder(body, decodeOptions)
+	// ReadValue checks the whole value's syntax, names and UTF-8 before any
+	// of it reaches v, so nothing is half-decoded.
+	raw, err := dec.ReadValue()
+	if err != nil {
 		return decodeError(err)
 	}
-	// encoding/json takes null for any struct and leaves it empty.
-	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
+	// A null or an array must not pass for an empty request.
+	if raw.Kind() != '{' {
 		return auth.Errorf(shared.CodeInvalidInput, "The request body must be a JSON object.")
 	}
-	inner := json.NewDecoder(bytes.NewReader(raw))
-	inner.DisallowUnknownFields()
-	if err := inner.Decode(v); err != nil {
+	if err := json.Unmarshal(raw, v, decodeOptions); err != nil {
 		return decodeError(err)
 	}
-	if err := dec.Decode(&struct{}{}); err != io.EOF {
+	if _, err := dec.ReadValue(); err != io.EOF {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return decodeError(err)
@@ -58,11 +76,23 @@ func decodeJSON(body io.Reader, v any) error {
 	return nil
 }
 
+// errInvalidUTF8 is the error jsontext reports for invalid UTF-8; the
+// package does not export it (it lives in an internal package), so it is
+// taken from a decode that must fail that way.
+var errInvalidUTF8 = func() error {
+	_, err := jsontext.NewDecoder(strings.NewReader("\"\xff\"")).ReadValue()
+	var se *jsontext.SyntacticError
+	if !errors.As(err, &se) {
+		panic(fmt.Sprintf("jsontext accepted invalid UTF-8: %v", err))
+	}
+	return se.Err
+}()
+
 func decodeError(err error) error {
 	var (
 		mbe *http.MaxBytesError
-		se  *json.SyntaxError
-		te  *json.UnmarshalTypeError
+		se  *jsontext.SyntacticError
+		te  *json.SemanticError
 	)
 	switch {
 	case errors.As(err, &mbe):
@@ -71,29 +101,44 @@ func decodeError(err error) error {
 		return auth.Errorf(shared.CodeInvalidInput, "The request body is empty; send a JSON object.")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return auth.Errorf(shared.CodeInvalidInput, "The request body is cut short.")
+	case errors.As(err, &se) && errors.Is(se.Err, jsontext.ErrDuplicateName):
+		name := fieldName(se.JSONPointer)
+		return &auth.Error{Code: shared.CodeInvalidInput, Field: name, Message: fmt.Sprintf("Field %q appears more than once.", name)}
+	case errors.As(err, &se) && errors.Is(se.Err, errInvalidUTF8):
+		return auth.Errorf(shared.CodeInvalidInput, "The request body is not valid UTF-8 (at byte %d).", se.ByteOffset)
 	case errors.As(err, &se):
-		return auth.Errorf(shared.CodeInvalidInput, "The request body is not valid JSON (at byte %d).", se.Offset)
+		return auth.Errorf(shared.CodeInvalidInput, "The request body is not valid JSON (at byte %d).", se.ByteOffset)
+	case errors.As(err, &te) && errors.Is(te.Err, json.ErrUnknownName):
+		name := fieldName(te.JSONPointer)
+		return &auth.Error{Code: shared.CodeInvalidInput, Field: name, Message: fmt.Sprintf("Unknown field %q.", name)}
 	case errors.As(err, &te):
-		if te.Field != "" {
-			return &auth.Error{Code: shared.CodeInvalidInput, Field: te.Field, Message: fmt.Sprintf("%s must be a %s.", te.Field, jsonKind(te.Type.Kind().String()))}
+		if name := fieldName(te.JSONPointer); name != "" && te.GoType != nil {
+			return &auth.Error{Code: shared.CodeInvalidInput, Field: name, Message: fmt.Sprintf("%s must be a %s.", name, jsonKind(te.GoType.Kind()))}
 		}
 		return auth.Errorf(shared.CodeInvalidInput, "The request body must be a JSON object.")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &auth.Error{Code: shared.CodeInvalidInput, Field: name, Message: fmt.Sprintf("Unknown field %q.", name)}
 	}
 	return &auth.Error{Code: shared.CodeInvalidInput, Message: "The request body could not be read.", Err: err}
 }
 
-func jsonKind(k string) string {
+// fieldName turns a JSON Pointer such as /credential/response into the
+// dotted form encoding/json used to report, credential.response.
+func fieldName(p jsontext.Pointer) string {
+	var parts []string
+	for tok := range p.Tokens() {
+		parts = append(parts, tok)
+	}
+	return strings.Join(parts, ".")
+}
+
+func jsonKind(k reflect.Kind) string {
 	switch k {
-	case "string":
+	case reflect.String:
 		return "string"
-	case "slice", "array":
+	case reflect.Slice, reflect.Array:
 		return "list"
-	case "struct", "map":
+	case reflect.Struct, reflect.Map:
 		return "JSON object"
-	case "bool":
+	case reflect.Bool:
 		return "boolean"
 	}
 	return "number"

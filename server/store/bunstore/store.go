@@ -132,6 +132,16 @@ func pgConnector(dsn string) (c *pgdriver.Connector, err error) {
 func openSQLiteURL(databaseURL string) (*Store, error) {
 	scheme, rest, _ := strings.Cut(databaseURL, ":")
 	name, query, _ := strings.Cut(rest, "?")
+	// SQLite has no users. A user and password in the authority would
+	// only travel on into error messages (describe, the driver's).
+	if authority, ok := strings.CutPrefix(name, "//"); ok {
+		if i := strings.IndexByte(authority, '/'); i >= 0 {
+			authority = authority[:i]
+		}
+		if strings.Contains(authority, "@") {
+			return nil, errors.New("bunstore: DATABASE_URL: an SQLite URL takes no user name or password")
+		}
+	}
 	if strings.EqualFold(scheme, "file") {
 		if strings.TrimLeft(name, "/") == "" {
 			return nil, errors.New("bunstore: DATABASE_URL names no SQLite file")

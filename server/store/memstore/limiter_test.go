@@ -15,7 +15,12 @@ import (
 
 func TestInProcessLimiter(t *testing.T) {
 	t.Parallel()
-	storetest.Limiter(t, func(t *testing.T) auth.Limiter { return open(t) })
+	storetest.Limiter(t, func(t *testing.T) (auth.Limiter, func(time.Duration)) {
+		clk := testclock.New(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+		s := New(WithClock(clk.Now), WithPurgeInterval(time.Hour))
+		t.Cleanup(func() { s.Close() })
+		return s, clk.Advance
+	})
 }
 
 func allow(t *testing.T, s *Store, key string, l auth.Limit) (bool, time.Duration) {

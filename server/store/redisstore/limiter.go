@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/latchkey/latchkey/server/auth"
@@ -21,77 +20,74 @@ func checkLimit(l auth.Limit) error {
 	return nil
 }
 
-// Allow implements auth.Limiter with redis_rate's GCRA (generic cell rate
-// algorithm): one Lua script reads and updates a single key,
+// gcra is the generic cell rate algorithm over one key, in whole
+// microseconds (a Lua number holds them exactly until the year 2255), so
+// an attempt made exactly retryAfter later is allowed with no rounding.
 //
-//	<prefix>rate:<key>   string: the theoretical arrival time, EX until the key is idle
+//	KEYS[1]  the key, holding the theoretical arrival time (TAT)
+//	ARGV[1]  emission interval: Per/Events, µs
+//	ARGV[2]  burst
+//	ARGV[3]  now, µs since the Unix epoch, or "" for Redis's own TIME
+//
+// It returns {1, 0} for an allowed attempt and {0, retryAfter µs} for a
+// refused one, which changes nothing.
+var gcra = redis.NewScript(`
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+if not now then
+	local t = redis.call("TIME")
+	now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local tat = tonumber(redis.call("GET", KEYS[1])) or now
+if tat < now then
+	tat = now
+end
+local new_tat = tat + interval
+local allow_at = new_tat - burst * interval
+if now < allow_at then
+	return {0, allow_at - now}
+end
+redis.call("SET", KEYS[1], new_tat, "PX", math.ceil((new_tat - now) / 1000))
+return {1, 0}
+`)
+
+// Allow implements auth.Limiter with GCRA (the generic cell rate
+// algorithm), in one Lua script that reads and updates a single key,
+//
+//	<prefix>limit:<key>   string: the theoretical arrival time in µs, PX until the key is idle
 //
 // atomically and against the Redis server's clock, so every process sharing
-// the Redis shares the limit, and it runs on Cluster. A refused attempt
-// changes nothing. retryAfter is rounded up to the next whole millisecond, so
-// that an attempt made after waiting it is allowed despite the script's
-// float arithmetic.
+// the Redis shares the limit (and their clocks need not agree), and it runs
+// on Cluster. It behaves as a token bucket that holds Burst tokens and gains
+// Events of them every Per; a refused attempt changes nothing.
 func (s *Store) Allow(ctx context.Context, key string, l auth.Limit) (bool, time.Duration, error) {
+	return s.allowAt(ctx, key, l, nil)
+}
+
+// allowAt is Allow reading the time from now, when it is not nil, instead of
+// Redis's TIME: the contract tests drive time with it rather than sleep.
+func (s *Store) allowAt(ctx context.Context, key string, l auth.Limit, now func() time.Time) (bool, time.Duration, error) {
 	if err := checkLimit(l); err != nil {
 		return false, 0, err
 	}
-	// redis_rate puts its own "rate:" in front of key; prefixed puts the
-	// store's prefix in front of that.
-	lim := redis_rate.NewLimiter(prefixed{c: s.c, prefix: s.prefix})
-	res, err := lim.Allow(ctx, key, redis_rate.Limit{Rate: l.Events, Period: l.Per, Burst: l.Burst})
+	// At least one µs apart, or a limit finer than that would allow all.
+	interval := max(l.Per.Microseconds()/int64(l.Events), 1)
+	var at any = ""
+	if now != nil {
+		at = now().UnixMicro()
+	}
+	res, err := gcra.Run(ctx, s.c, []string{s.prefix + "limit:" + key}, interval, l.Burst, at).Int64Slice()
 	if err != nil {
 		return false, 0, fmt.Errorf("redisstore: rate limit: %w", err)
 	}
-	if res.Allowed > 0 {
+	if len(res) != 2 {
+		return false, 0, fmt.Errorf("redisstore: rate limit: the script returned %v", res)
+	}
+	if res[0] == 1 {
 		return true, 0, nil
 	}
-	// Up to the next whole millisecond, strictly above: the script's
-	// times are floats good to some microseconds. It is never more than
-	// Per/Events, so Per bounds it still.
-	retry := max(res.RetryAfter, 0).Truncate(time.Millisecond) + time.Millisecond
-	return false, min(retry, l.Per), nil
-}
-
-// prefixed is the client as redis_rate sees it: every key gets the store's
-// prefix. It implements only what redis_rate calls, so nothing can reach
-// Redis unprefixed.
-type prefixed struct {
-	c      redis.UniversalClient
-	prefix string
-}
-
-func (p prefixed) keys(keys []string) []string {
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = p.prefix + k
-	}
-	return out
-}
-
-func (p prefixed) Eval(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
-	return p.c.Eval(ctx, script, p.keys(keys), args...)
-}
-
-func (p prefixed) EvalSha(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
-	return p.c.EvalSha(ctx, sha1, p.keys(keys), args...)
-}
-
-func (p prefixed) EvalRO(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
-	return p.c.EvalRO(ctx, script, p.keys(keys), args...)
-}
-
-func (p prefixed) EvalShaRO(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
-	return p.c.EvalShaRO(ctx, sha1, p.keys(keys), args...)
-}
-
-func (p prefixed) ScriptExists(ctx context.Context, hashes ...string) *redis.BoolSliceCmd {
-	return p.c.ScriptExists(ctx, hashes...)
-}
-
-func (p prefixed) ScriptLoad(ctx context.Context, script string) *redis.StringCmd {
-	return p.c.ScriptLoad(ctx, script)
-}
-
-func (p prefixed) Del(ctx context.Context, keys ...string) *redis.IntCmd {
-	return p.c.Del(ctx, p.keys(keys)...)
+	// At most one interval while the limit stays the same; Per bounds it
+	// when a key's limit shrinks.
+	return false, min(time.Duration(res[1])*time.Microsecond, l.Per), nil
 }

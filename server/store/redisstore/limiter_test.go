@@ -6,12 +6,27 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/server/auth"
+	"github.com/latchkey/latchkey/server/internal/testclock"
 	"github.com/latchkey/latchkey/server/store/storetest"
 )
 
 func TestRedisLimiter(t *testing.T) {
 	t.Parallel()
-	storetest.Limiter(t, func(t *testing.T) auth.Limiter { return open(t) })
+	storetest.Limiter(t, func(t *testing.T) (auth.Limiter, func(time.Duration)) {
+		// Odd microseconds: a time stored with fewer digits would show.
+		clk := testclock.New(time.Date(2025, 1, 1, 0, 0, 0, 987_654_321, time.UTC))
+		return clockedLimiter{open(t), clk.Now}, clk.Advance
+	})
+}
+
+// clockedLimiter is the Store's limiter on a test clock instead of Redis's.
+type clockedLimiter struct {
+	s   *Store
+	now func() time.Time
+}
+
+func (c clockedLimiter) Allow(ctx context.Context, key string, l auth.Limit) (bool, time.Duration, error) {
+	return c.s.allowAt(ctx, key, l, c.now)
 }
 
 func TestLimiterKeyIsPrefixedAndExpires(t *testing.T) {
@@ -22,7 +37,7 @@ func TestLimiterKeyIsPrefixedAndExpires(t *testing.T) {
 	if ok, _, err := s.Allow(ctx, "login:ip:192.0.2.1", l); err != nil || !ok {
 		t.Fatalf("Allow = %v, %v; want allowed", ok, err)
 	}
-	key := s.prefix + "rate:login:ip:192.0.2.1"
+	key := s.prefix + "limit:login:ip:192.0.2.1"
 	ttl, err := s.c.TTL(ctx, key).Result()
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +46,24 @@ func TestLimiterKeyIsPrefixedAndExpires(t *testing.T) {
 	if ttl <= 0 || ttl > 10*time.Second {
 		t.Fatalf("TTL of %s = %v; want the key to exist and expire within seconds", key, ttl)
 	}
-	if n, err := s.c.Exists(ctx, "rate:"+s.prefix+"login:ip:192.0.2.1").Result(); err != nil || n != 0 {
+	if n, err := s.c.Exists(ctx, "limit:"+s.prefix+"login:ip:192.0.2.1").Result(); err != nil || n != 0 {
 		t.Fatalf("unprefixed key exists: %d, %v", n, err)
+	}
+}
+
+// TestLimiterUsesRedisTime covers what the contract suite cannot: Allow
+// without a test clock reads Redis's TIME. A refusal after a burst of one
+// at one per hour waits about an hour, whatever the load.
+func TestLimiterUsesRedisTime(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	ctx := context.Background()
+	l := auth.Limit{Events: 1, Per: time.Hour, Burst: 1}
+	if ok, _, err := s.Allow(ctx, "k", l); err != nil || !ok {
+		t.Fatalf("Allow = %v, %v; want allowed", ok, err)
+	}
+	ok, retry, err := s.Allow(ctx, "k", l)
+	if err != nil || ok || retry <= 59*time.Minute || retry > time.Hour {
+		t.Fatalf("Allow = %v, %v, %v; want refused for about an hour", ok, retry, err)
 	}
 }

@@ -106,17 +106,21 @@ func newClient(opts any) redis.UniversalClient {
 }
 
 // secrets lists the passwords a Redis URL may carry: in the userinfo and,
-// for Sentinel, in the password parameter.
+// for Sentinel, in the password parameter, and whatever looks like a
+// userinfo where url.Parse saw none (a mistyped scheme or a missing slash
+// turns it into a path or an opaque part that errors would repeat).
 func secrets(raw string) []string {
-	var s []string
 	u, err := url.Parse(raw)
 	if err != nil {
 		return rawUserinfo(raw)
 	}
+	var s []string
 	if u.User != nil {
 		if p, ok := u.User.Password(); ok {
 			s = append(s, p)
 		}
+	} else {
+		s = rawUserinfo(raw)
 	}
 	for _, name := range []string{"password", "sentinel_password"} {
 		s = append(s, u.Query()[name]...)
@@ -124,25 +128,42 @@ func secrets(raw string) []string {
 	return s
 }
 
-// rawUserinfo finds the userinfo of a URL that url.Parse rejected, so that
-// its error can be shown without it.
+// rawUserinfo finds what would be the userinfo of raw, however malformed:
+// whatever comes before an @ in the authority, counted from the first // or,
+// for one slash too few, from the first colon; and its password.
 func rawUserinfo(raw string) []string {
-	_, rest, ok := strings.Cut(raw, "//")
-	if !ok {
-		return nil
+	var s []string
+	if _, rest, ok := strings.Cut(raw, "//"); ok {
+		s = append(s, userinfoIn(rest)...)
 	}
+	if _, rest, ok := strings.Cut(raw, ":"); ok {
+		s = append(s, userinfoIn(strings.TrimLeft(rest, ":/"))...)
+	}
+	return s
+}
+
+// userinfoIn returns the userinfo before the last @ of an authority that
+// ends at the first / ? or #, and the password after its first colon.
+func userinfoIn(rest string) []string {
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
 		rest = rest[:i]
 	}
-	if i := strings.LastIndex(rest, "@"); i >= 0 {
-		info := rest[:i]
-		s := []string{info}
-		if _, pw, ok := strings.Cut(info, ":"); ok {
-			s = append(s, pw)
-		}
-		return s
+	i := strings.LastIndex(rest, "@")
+	if i < 0 {
+		return nil
 	}
-	return nil
+	info := rest[:i]
+	s := []string{info}
+	if _, pw, ok := strings.Cut(info, ":"); ok {
+		s = append(s, pw)
+	}
+	// And as an error may quote them, percent-decoded.
+	for _, v := range s {
+		if d, err := url.PathUnescape(v); err == nil && d != v {
+			s = append(s, d)
+		}
+	}
+	return s
 }
 
 func redact(msg string, secrets []string) string {
@@ -175,6 +196,12 @@ func redactURL(raw string) string {
 	}
 	if changed {
 		u.RawQuery = q.Encode()
+	}
+	if u.User == nil && strings.Contains(raw, "@") {
+		// An @ where url.Parse saw no userinfo (a mistyped scheme, one
+		// slash too few): it may be one all the same, and String
+		// re-encodes it, so no redaction can be sure to catch it.
+		return "(URL withheld)"
 	}
 	return u.String()
 }

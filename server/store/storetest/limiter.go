@@ -11,26 +11,28 @@ import (
 )
 
 // Limiter runs the auth.Limiter contract. open must return a fresh limiter,
-// with no attempts recorded, for each subtest; the subtests run in parallel.
+// with no attempts recorded, for each subtest, and a function that moves
+// the limiter's clock forward; the subtests run in parallel.
 //
-// Refilling is tested with real time (2 events per 400ms, so a token every
-// 200ms), since a Redis server's clock cannot be injected; the suite takes
-// well under a second.
-func Limiter(t *testing.T, open func(t *testing.T) auth.Limiter) {
+// Time is driven, never slept: on a loaded machine a sleep can last far
+// longer than asked, and a refill test that sleeps then flakes.
+func Limiter(t *testing.T, open func(t *testing.T) (l auth.Limiter, advance func(time.Duration))) {
 	t.Helper()
 	for _, tc := range []struct {
 		name string
-		fn   func(t *testing.T, l auth.Limiter)
+		fn   func(t *testing.T, l auth.Limiter, advance func(time.Duration))
 	}{
 		{"a burst is allowed at once, then attempts are refused", limBurst},
 		{"keys are limited apart", limKeysApart},
 		{"a refused attempt does not count", limRefusalFree},
+		{"tokens refill at the rate, up to the burst", limRefill},
 		{"an invalid limit is an error", limInvalid},
 		{"of concurrent attempts exactly a burst is allowed", limConcurrent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tc.fn(t, open(t))
+			l, advance := open(t)
+			tc.fn(t, l, advance)
 		})
 	}
 }
@@ -38,7 +40,7 @@ func Limiter(t *testing.T, open func(t *testing.T) auth.Limiter) {
 // limFast refills a token every 200ms.
 var limFast = auth.Limit{Events: 2, Per: 400 * time.Millisecond, Burst: 2}
 
-// limSlow refills a token every 12s: never within a test.
+// limSlow refills a token every 12s.
 var limSlow = auth.Limit{Events: 5, Per: time.Minute, Burst: 5}
 
 func limCtx(t *testing.T) context.Context {
@@ -77,7 +79,7 @@ func limWantRefused(t *testing.T, l auth.Limiter, key string, lim auth.Limit, wh
 	return retry
 }
 
-func limBurst(t *testing.T, l auth.Limiter) {
+func limBurst(t *testing.T, l auth.Limiter, _ func(time.Duration)) {
 	for i := range limSlow.Burst {
 		limWantAllowed(t, l, "k", limSlow, fmt.Sprintf("attempt %d of the burst", i+1))
 	}
@@ -85,7 +87,7 @@ func limBurst(t *testing.T, l auth.Limiter) {
 	limWantRefused(t, l, "k", limSlow, "another attempt past the burst")
 }
 
-func limKeysApart(t *testing.T, l auth.Limiter) {
+func limKeysApart(t *testing.T, l auth.Limiter, _ func(time.Duration)) {
 	for range limSlow.Burst {
 		limWantAllowed(t, l, "login:ip:192.0.2.1", limSlow, "first key")
 	}
@@ -100,23 +102,51 @@ func limKeysApart(t *testing.T, l auth.Limiter) {
 	}
 }
 
-func limRefusalFree(t *testing.T, l auth.Limiter) {
+func limRefusalFree(t *testing.T, l auth.Limiter, advance func(time.Duration)) {
 	for range limFast.Burst {
 		limWantAllowed(t, l, "k", limFast, "within the burst")
 	}
 	first := limWantRefused(t, l, "k", limFast, "first refusal")
 	// Were refusals counted, each would push the next token further out.
 	for range 3 {
-		if retry := limWantRefused(t, l, "k", limFast, "repeated refusal"); retry > first {
-			t.Fatalf("a repeated refusal says retry after %v, later than the first's %v", retry, first)
+		if retry := limWantRefused(t, l, "k", limFast, "repeated refusal"); retry != first {
+			t.Fatalf("a repeated refusal at the same time says retry after %v, not the first's %v", retry, first)
 		}
 	}
-	time.Sleep(first)
+	advance(first - time.Microsecond)
+	limWantRefused(t, l, "k", limFast, "just before retryAfter")
+	advance(time.Microsecond)
 	limWantAllowed(t, l, "k", limFast, "after waiting retryAfter")
 	limWantRefused(t, l, "k", limFast, "the one refilled token taken")
 }
 
-func limInvalid(t *testing.T, l auth.Limiter) {
+func limRefill(t *testing.T, l auth.Limiter, advance func(time.Duration)) {
+	interval := limSlow.Per / time.Duration(limSlow.Events)
+	for range limSlow.Burst {
+		limWantAllowed(t, l, "k", limSlow, "within the burst")
+	}
+	if retry := limWantRefused(t, l, "k", limSlow, "past the burst"); retry != interval {
+		t.Fatalf("retry after %v at once after the burst; want one interval, %v", retry, interval)
+	}
+	// Half an interval later, half as long to wait.
+	advance(interval / 2)
+	if retry := limWantRefused(t, l, "k", limSlow, "half an interval on"); retry != interval/2 {
+		t.Fatalf("retry after %v half an interval on; want %v", retry, interval/2)
+	}
+	// Two intervals: two tokens, no more.
+	advance(interval/2 + interval)
+	limWantAllowed(t, l, "k", limSlow, "first refilled token")
+	limWantAllowed(t, l, "k", limSlow, "second refilled token")
+	limWantRefused(t, l, "k", limSlow, "after the refilled tokens")
+	// A long idle time refills the bucket to the burst and not beyond.
+	advance(time.Hour)
+	for range limSlow.Burst {
+		limWantAllowed(t, l, "k", limSlow, "after an idle hour")
+	}
+	limWantRefused(t, l, "k", limSlow, "past the burst after an idle hour")
+}
+
+func limInvalid(t *testing.T, l auth.Limiter, _ func(time.Duration)) {
 	for _, lim := range []auth.Limit{
 		{},
 		{Events: 0, Per: time.Minute, Burst: 5},
@@ -139,7 +169,7 @@ func limInvalid(t *testing.T, l auth.Limiter) {
 	}
 }
 
-func limConcurrent(t *testing.T, l auth.Limiter) {
+func limConcurrent(t *testing.T, l auth.Limiter, _ func(time.Duration)) {
 	const attempts = 20
 	ctx := limCtx(t)
 	start := make(chan struct{})
