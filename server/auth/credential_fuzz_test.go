@@ -44,7 +44,7 @@ const (
 func fuzzService(f *testing.F) *auth.Service {
 	st := teststores.SQLite(f)
 	svc, err := auth.New(st.Users, st.Challenges, st.Sessions, auth.Options{
-		Origin: fuzzOrigin, RPID: fuzzRPID, Limiter: st.Limiter,
+		Origin: fuzzOrigin, RPID: fuzzRPID,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
