@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/shared"
@@ -13,7 +12,8 @@ import (
 
 // An address is unproven until a login link sent to it is used, and an
 // unproven address stays with its account for Options.EmailProofPeriod
-// only (issue 14, item 2: nobody can hold someone else's address for long).
+// only, so nobody can hold someone else's address for long (security rule
+// 11 in docs/PRODUCT.md).
 // The release happens in two ways, so the rule holds even if no sweep ever
 // runs: on demand, whenever the address is looked up (userByEmail) or given
 // to a new account (SignupFinish), and periodically (ReleaseUnprovenEmails,
@@ -160,15 +160,16 @@ func (s *Service) Disown(ctx context.Context, sess *Session, u *User) error {
 // never had one, or to replace one: a link goes to the address, and the
 // address becomes the account's, proven, when the link is used. Changing a
 // proven address could lock the owner out, so it needs what deleting a
-// passkey needs: a recent login with a passkey that is not provisional. With enumeration protection, an address another account holds
-// gets that account's owner a note instead, and the answer is the same.
+// passkey needs: a recent login with a passkey that is not provisional.
+// With enumeration protection, an address another account holds gets that
+// account's owner a note instead, and the answer is the same.
 func (s *Service) RequestEmail(ctx context.Context, sess *Session, u *User, address string) error {
 	email, err := NormalizeEmail(address)
 	if err != nil {
 		return err
 	}
 	if u.Email != "" && !u.EmailVerifiedAt.IsZero() {
-		if strings.EqualFold(email, u.Email) {
+		if EmailKey(email) == EmailKey(u.Email) {
 			return nil
 		}
 		if err := s.requireTrustedAuth(ctx, sess, u); err != nil {

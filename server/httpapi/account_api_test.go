@@ -36,19 +36,7 @@ func mailAPI(t *testing.T, s stores) (*api, *smtptest.Server, *testclock.Clock) 
 // linkFor waits for the next login link mailed to addr.
 func linkFor(t *testing.T, box *smtptest.Server, addr string, after int) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	seen := 0
-	m, err := box.Wait(ctx, func(m smtptest.Message) bool {
-		if len(m.To) != 1 || m.To[0] != addr {
-			return false
-		}
-		seen++
-		return seen > after
-	})
-	if err != nil {
-		t.Fatalf("no login link for %s: %v", addr, err)
-	}
+	m := mailFor(t, box, addr, after)
 	match := tokenRE.FindStringSubmatch(m.Text)
 	if match == nil || !strings.Contains(m.HTML, match[0]) {
 		t.Fatalf("no link in both bodies:\n%s\n%s", m.Text, m.HTML)
