@@ -54,6 +54,23 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// Defaults are the settings a Service takes for what Options leaves zero.
+// They are declared here once: the configuration's defaults for the
+// variables that set them (CEREMONY_TTL, …) come from here too.
+func Defaults() Options {
+	return Options{
+		RPName:            "Latchkey",
+		UserVerification:  "required",
+		CeremonyTTL:       10 * time.Minute,
+		SessionIdle:       7 * 24 * time.Hour,
+		SessionLifetime:   30 * 24 * time.Hour,
+		ReauthWindow:      5 * time.Minute,
+		ProvisionalPeriod: 72 * time.Hour,
+		EmailLinkTTL:      15 * time.Minute,
+		EmailProofPeriod:  7 * 24 * time.Hour,
+	}
+}
+
 // Service runs Latchkey's ceremonies over its stores.
 type Service struct {
 	users      UserStore
@@ -83,33 +100,27 @@ var credentialParameters = []protocol.CredentialParameter{
 // New returns a Service. It checks the WebAuthn settings now, so a bad
 // PUBLIC_URL fails at start rather than at the first sign-up.
 func New(users UserStore, challenges ChallengeStore, sessions SessionStore, opts Options) (*Service, error) {
+	d := Defaults()
 	if opts.RPName == "" {
-		opts.RPName = "Latchkey"
+		opts.RPName = d.RPName
 	}
 	if opts.UserVerification == "" {
-		opts.UserVerification = "required"
+		opts.UserVerification = d.UserVerification
 	}
-	if opts.CeremonyTTL <= 0 {
-		opts.CeremonyTTL = 10 * time.Minute
+	for _, f := range []struct{ v, def *time.Duration }{
+		{&opts.CeremonyTTL, &d.CeremonyTTL},
+		{&opts.SessionLifetime, &d.SessionLifetime},
+		{&opts.SessionIdle, &d.SessionIdle},
+		{&opts.ReauthWindow, &d.ReauthWindow},
+		{&opts.ProvisionalPeriod, &d.ProvisionalPeriod},
+		{&opts.EmailLinkTTL, &d.EmailLinkTTL},
+		{&opts.EmailProofPeriod, &d.EmailProofPeriod},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
 	}
-	if opts.SessionLifetime <= 0 {
-		opts.SessionLifetime = 30 * 24 * time.Hour
-	}
-	if opts.SessionIdle <= 0 || opts.SessionIdle > opts.SessionLifetime {
-		opts.SessionIdle = opts.SessionLifetime
-	}
-	if opts.ReauthWindow <= 0 {
-		opts.ReauthWindow = 5 * time.Minute
-	}
-	if opts.ProvisionalPeriod <= 0 {
-		opts.ProvisionalPeriod = 72 * time.Hour
-	}
-	if opts.EmailLinkTTL <= 0 {
-		opts.EmailLinkTTL = 15 * time.Minute
-	}
-	if opts.EmailProofPeriod <= 0 {
-		opts.EmailProofPeriod = 7 * 24 * time.Hour
-	}
+	opts.SessionIdle = min(opts.SessionIdle, opts.SessionLifetime)
 	if opts.EnumerationProtection && len(opts.Secret) < 32 {
 		return nil, errors.New("account enumeration protection needs a server secret of at least 32 bytes")
 	}

@@ -86,6 +86,7 @@ func (c *Config) Secure() bool { return c.PublicURL.Scheme == "https" }
 // holding the value, which is how container secrets arrive.
 func Load(getenv func(string) string) (*Config, error) {
 	e := env{getenv: getenv}
+	d := auth.Defaults()
 	c := &Config{
 		ListenAddr:        e.str("LISTEN_ADDR", ":8080"),
 		DatabaseURL:       e.str("DATABASE_URL", ""),
@@ -94,14 +95,14 @@ func Load(getenv func(string) string) (*Config, error) {
 		RedisPrefix:       e.str("REDIS_PREFIX", "latchkey:"),
 		WebDir:            e.str("WEB_DIR", "web"),
 		LogFormat:         e.str("LOG_FORMAT", "text"),
-		UserVerification:  e.str("WEBAUTHN_USER_VERIFICATION", "required"),
-		CeremonyTTL:       e.duration("CEREMONY_TTL", 10*time.Minute),
-		SessionIdle:       e.duration("SESSION_IDLE_TIMEOUT", 7*24*time.Hour),
-		SessionLifetime:   e.duration("SESSION_LIFETIME", 30*24*time.Hour),
+		UserVerification:  e.str("WEBAUTHN_USER_VERIFICATION", d.UserVerification),
+		CeremonyTTL:       e.duration("CEREMONY_TTL", d.CeremonyTTL),
+		SessionIdle:       e.duration("SESSION_IDLE_TIMEOUT", d.SessionIdle),
+		SessionLifetime:   e.duration("SESSION_LIFETIME", d.SessionLifetime),
 		RememberFor:       e.duration("REMEMBER_USER_FOR", 400*24*time.Hour),
-		ReauthWindow:      e.duration("REAUTH_WINDOW", 5*time.Minute),
-		ProvisionalPeriod: e.duration("PROVISIONAL_PASSKEY_PERIOD", 72*time.Hour),
-		EmailLinkTTL:      e.duration("EMAIL_LINK_TTL", 15*time.Minute),
+		ReauthWindow:      e.duration("REAUTH_WINDOW", d.ReauthWindow),
+		ProvisionalPeriod: e.duration("PROVISIONAL_PASSKEY_PERIOD", d.ProvisionalPeriod),
+		EmailLinkTTL:      e.duration("EMAIL_LINK_TTL", d.EmailLinkTTL),
 		SMTPURL:           e.str("SMTP_URL", ""),
 		MailFrom:          e.str("MAIL_FROM", ""),
 		ShutdownTimeout:   e.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
