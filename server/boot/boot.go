@@ -13,8 +13,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/latchkey/latchkey/server/auth"
 	"github.com/latchkey/latchkey/server/config"
 	"github.com/latchkey/latchkey/server/httpapi"
@@ -54,9 +52,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Instance
 			in.Close()
 		}
 	}()
-	// go-redis logs its connection retries through its own logger; they go
-	// to ours, where the level decides.
-	redis.SetLogger(redisLog{log})
 
 	openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -207,10 +202,4 @@ func NewLogger(cfg *config.Config) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
-}
-
-type redisLog struct{ log *slog.Logger }
-
-func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
-	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }

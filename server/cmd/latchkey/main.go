@@ -15,6 +15,7 @@ import (
 
 	"github.com/latchkey/latchkey/server/boot"
 	"github.com/latchkey/latchkey/server/config"
+	"github.com/latchkey/latchkey/server/store/redisstore"
 )
 
 func main() {
@@ -36,6 +37,7 @@ func main() {
 		}
 	}
 	log := boot.NewLogger(cfg)
+	redisstore.RouteLogs(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := boot.Run(ctx, cfg, log); err != nil {
