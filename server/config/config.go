@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/server/auth"
+	"github.com/latchkey/latchkey/server/mail"
+	"github.com/latchkey/latchkey/server/store/bunstore"
+	"github.com/latchkey/latchkey/server/store/redisstore"
 )
 
 // Config is every setting of a Latchkey server.
@@ -117,6 +120,43 @@ func Load(getenv func(string) string) (*Config, error) {
 		e.fail("SERVER_SECRET", "is required when ACCOUNT_ENUMERATION_PROTECTION is on (at least 32 random characters, the same on every instance)")
 	}
 
+	e.publicURL(c)
+	e.serviceURLs(c)
+	c.MailLogLinks = e.boolean("MAIL_LOG_LINKS", false)
+	if c.SMTPURL == "" && c.PublicURL != nil && c.Secure() && !c.MailLogLinks {
+		// Anyone who reads the log could log in as anyone who asked for a
+		// link: fine on a laptop, never by accident in production.
+		e.fail("SMTP_URL", "is required with an https PUBLIC_URL: without it login links are written to the log (set MAIL_LOG_LINKS=true if that is really wanted)")
+	}
+	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
+		e.fail("LISTEN_ADDR", "must be host:port or :port, got %q", c.ListenAddr)
+	}
+	if c.UserVerification != "required" && c.UserVerification != "preferred" {
+		e.fail("WEBAUTHN_USER_VERIFICATION", "must be required or preferred, got %q", c.UserVerification)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		e.fail("LOG_FORMAT", "must be text or json, got %q", c.LogFormat)
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(e.str("LOG_LEVEL", "info"))); err != nil {
+		e.fail("LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	if c.RememberFor > 400*24*time.Hour {
+		e.fail("REMEMBER_USER_FOR", "may be at most 400 days (browsers cap cookie lifetimes there)")
+	}
+	if c.SessionIdle > c.SessionLifetime {
+		e.fail("SESSION_IDLE_TIMEOUT", "must not exceed SESSION_LIFETIME")
+	}
+	c.TrustedProxies = e.trustedProxies()
+	e.rateLimits(c)
+	if len(e.errs) > 0 {
+		return nil, errors.Join(e.errs...)
+	}
+	return c, nil
+}
+
+// publicURL reads PUBLIC_URL: the origin people use, which fixes the
+// WebAuthn origin and RP ID and whether cookies are Secure.
+func (e *env) publicURL(c *Config) {
 	raw := e.str("PUBLIC_URL", "http://localhost:8080")
 	u, err := url.Parse(raw)
 	switch {
@@ -143,53 +183,12 @@ func Load(getenv func(string) string) (*Config, error) {
 		c.RPID = strings.ToLower(u.Hostname())
 	}
 
-	if c.DatabaseURL != "" {
-		if du, err := url.Parse(c.DatabaseURL); err != nil {
-			e.fail("DATABASE_URL", "is not a URL (%v)", redactErr(err))
-		} else if du.Scheme != "postgres" && du.Scheme != "postgresql" && du.Scheme != "sqlite" && du.Scheme != "file" {
-			e.fail("DATABASE_URL", "must be postgres://…, sqlite:PATH or empty for the embedded SQLite file, got scheme %q", du.Scheme)
-		}
-	}
-	if c.RedisURL != "" {
-		if ru, err := url.Parse(c.RedisURL); err != nil {
-			e.fail("REDIS_URL", "is not a URL (%v)", redactErr(err))
-		} else if ru.Scheme != "redis" && ru.Scheme != "rediss" {
-			e.fail("REDIS_URL", "must be redis://… or rediss://…, got scheme %q", ru.Scheme)
-		}
-	}
-	if c.SMTPURL != "" {
-		if su, err := url.Parse(c.SMTPURL); err != nil {
-			e.fail("SMTP_URL", "is not a URL (%v)", redactErr(err))
-		} else if su.Scheme != "smtp" && su.Scheme != "smtps" {
-			e.fail("SMTP_URL", "must be smtp://… or smtps://…, got scheme %q", su.Scheme)
-		} else if c.MailFrom == "" {
-			e.fail("MAIL_FROM", "is required when SMTP_URL is set")
-		}
-	}
-	c.MailLogLinks = e.boolean("MAIL_LOG_LINKS", false)
-	if c.SMTPURL == "" && c.PublicURL != nil && c.Secure() && !c.MailLogLinks {
-		// Anyone who reads the log could log in as anyone who asked for a
-		// link: fine on a laptop, never by accident in production.
-		e.fail("SMTP_URL", "is required with an https PUBLIC_URL: without it login links are written to the log (set MAIL_LOG_LINKS=true if that is really wanted)")
-	}
-	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
-		e.fail("LISTEN_ADDR", "must be host:port or :port, got %q", c.ListenAddr)
-	}
-	if c.UserVerification != "required" && c.UserVerification != "preferred" {
-		e.fail("WEBAUTHN_USER_VERIFICATION", "must be required or preferred, got %q", c.UserVerification)
-	}
-	if c.LogFormat != "text" && c.LogFormat != "json" {
-		e.fail("LOG_FORMAT", "must be text or json, got %q", c.LogFormat)
-	}
-	if err := c.LogLevel.UnmarshalText([]byte(e.str("LOG_LEVEL", "info"))); err != nil {
-		e.fail("LOG_LEVEL", "must be debug, info, warn or error")
-	}
-	if c.RememberFor > 400*24*time.Hour {
-		e.fail("REMEMBER_USER_FOR", "may be at most 400 days (browsers cap cookie lifetimes there)")
-	}
-	if c.SessionIdle > c.SessionLifetime {
-		e.fail("SESSION_IDLE_TIMEOUT", "must not exceed SESSION_LIFETIME")
-	}
+}
+
+// trustedProxies reads TRUSTED_PROXIES: addresses or CIDR networks,
+// separated by commas or spaces; a bare address is a network of one.
+func (e *env) trustedProxies() []*net.IPNet {
+	var nets []*net.IPNet
 	for _, p := range strings.FieldsFunc(e.str("TRUSTED_PROXIES", ""), func(r rune) bool { return r == ',' || r == ' ' }) {
 		if !strings.Contains(p, "/") {
 			if ip := net.ParseIP(p); ip != nil && ip.To4() != nil {
@@ -203,8 +202,14 @@ func Load(getenv func(string) string) (*Config, error) {
 			e.fail("TRUSTED_PROXIES", "has %q, which is neither an IP address nor a CIDR network", p)
 			continue
 		}
-		c.TrustedProxies = append(c.TrustedProxies, n)
+		nets = append(nets, n)
 	}
+	return nets
+}
+
+// rateLimits reads RATE_LIMITS and the RATE_LIMIT_* variables over the
+// domain's defaults.
+func (e *env) rateLimits(c *Config) {
 	switch v := e.str("RATE_LIMITS", "on"); v {
 	case "on", "off":
 		c.RateLimitsOff = v == "off"
@@ -215,10 +220,32 @@ func Load(getenv func(string) string) (*Config, error) {
 	for _, name := range slices.Sorted(maps.Keys(c.RateLimits)) {
 		c.RateLimits[name] = e.rateLimit("RATE_LIMIT_"+name, c.RateLimits[name])
 	}
-	if len(e.errs) > 0 {
-		return nil, errors.Join(e.errs...)
+}
+
+// serviceURLs checks DATABASE_URL, REDIS_URL and SMTP_URL with the parsers
+// of the adapters that will use them, without connecting: each URL's rules
+// are written once, in its adapter, and a bad one still stops the start
+// here with one line. The adapters' errors never hold a password.
+func (e *env) serviceURLs(c *Config) {
+	if c.DatabaseURL != "" {
+		if err := bunstore.CheckURL(c.DatabaseURL); err != nil {
+			e.fail("DATABASE_URL", "is not usable (%v)", err)
+		}
 	}
-	return c, nil
+	if c.RedisURL != "" {
+		if err := redisstore.CheckURL(c.RedisURL); err != nil {
+			e.fail("REDIS_URL", "is not usable (%v)", err)
+		}
+	}
+	switch {
+	case c.SMTPURL == "":
+	case c.MailFrom == "":
+		e.fail("MAIL_FROM", "is required when SMTP_URL is set")
+	default:
+		if _, err := mail.NewSMTP(c.SMTPURL, c.MailFrom); err != nil {
+			e.fail("SMTP_URL", "is not usable (%v)", err)
+		}
+	}
 }
 
 // FromEnvironment loads the configuration of this process.
@@ -316,14 +343,4 @@ func shortDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
-}
-
-// redactErr drops the URL that url.Parse puts in its errors: it may carry a
-// password.
-func redactErr(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err.Error()
-	}
-	return err.Error()
 }

@@ -22,6 +22,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"github.com/latchkey/latchkey/server/auth"
+	"github.com/latchkey/latchkey/server/internal/urlsecret"
 )
 
 var (
@@ -70,12 +71,7 @@ type SMTP struct {
 func NewSMTP(smtpURL, from string) (*SMTP, error) {
 	u, err := url.Parse(smtpURL)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			// url.Error repeats the whole URL, password included.
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("mail: SMTP_URL is not a URL (%v)", err)
+		return nil, fmt.Errorf("mail: SMTP_URL is not a URL (%v)", urlsecret.ParseError(err))
 	}
 	s := &SMTP{host: u.Hostname(), timeout: DefaultTimeout}
 	switch u.Scheme {
@@ -254,9 +250,7 @@ func (s *SMTP) sendError(to string, err error) error {
 	if to != "" {
 		text = regexp.MustCompile(`(?i)`+regexp.QuoteMeta(to)).ReplaceAllLiteralString(text, "…@"+domain)
 	}
-	if s.pass != "" {
-		text = strings.ReplaceAll(text, s.pass, "xxx")
-	}
+	text = urlsecret.Scrub(text, []string{s.pass})
 	return &sendError{msg: "mail: send to " + domain + ": " + text, err: err}
 }
 

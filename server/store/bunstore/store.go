@@ -25,6 +25,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/latchkey/latchkey/server/auth"
+	"github.com/latchkey/latchkey/server/internal/urlsecret"
 	"github.com/latchkey/latchkey/server/store/bunstore/migrations"
 )
 
@@ -68,6 +69,17 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 	return s, nil
 }
 
+// CheckURL reports whether databaseURL is a DATABASE_URL Open accepts,
+// without connecting: the configuration checks it at start with this, so
+// the rules are written once.
+func CheckURL(databaseURL string) error {
+	s, err := open(databaseURL, "")
+	if err != nil {
+		return err
+	}
+	return s.db.Close()
+}
+
 func open(databaseURL, dataDir string) (*Store, error) {
 	switch {
 	case databaseURL == "":
@@ -98,13 +110,7 @@ func hasScheme(raw, scheme string) bool {
 
 func openPostgres(databaseURL string) (*Store, error) {
 	if _, err := url.Parse(databaseURL); err != nil {
-		// url.Error quotes the whole URL, password included; keep only the
-		// reason.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("bunstore: DATABASE_URL is not a valid URL: %v", err)
+		return nil, fmt.Errorf("bunstore: DATABASE_URL is not a valid URL: %v", urlsecret.ParseError(err))
 	}
 	connector, err := pgConnector(databaseURL)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/latchkey/latchkey/server/internal/urlsecret"
 )
 
 // Open connects to the Redis that redisURL (REDIS_URL) names and pings it
@@ -33,11 +35,23 @@ func Open(ctx context.Context, redisURL string) (redis.UniversalClient, error) {
 		c.Close()
 		return nil, &redactedError{
 			msg: fmt.Sprintf("redisstore: cannot reach Redis at %s: %s",
-				redactURL(redisURL), redact(err.Error(), secrets(redisURL))),
+				urlsecret.Redacted(redisURL, secretParams...), urlsecret.Scrub(err.Error(), urlsecret.Secrets(redisURL, secretParams...))),
 			err: err,
 		}
 	}
 	return c, nil
+}
+
+// secretParams are the query parameters of a Redis URL that hold passwords
+// (Sentinel's master and sentinels).
+var secretParams = []string{"password", "sentinel_password"}
+
+// CheckURL reports whether redisURL is a REDIS_URL Open accepts, without
+// connecting: the configuration checks it at start with this, so the rules
+// are written once.
+func CheckURL(redisURL string) error {
+	_, err := parseURL(redisURL)
+	return err
 }
 
 // parseURL returns *redis.Options, *redis.FailoverOptions or
@@ -45,7 +59,7 @@ func Open(ctx context.Context, redisURL string) (redis.UniversalClient, error) {
 // tested without a server.
 func parseURL(raw string) (any, error) {
 	fail := func(err error) error {
-		return fmt.Errorf("redisstore: invalid REDIS_URL %s: %s", redactURL(raw), redact(err.Error(), secrets(raw)))
+		return fmt.Errorf("redisstore: invalid REDIS_URL %s: %s", urlsecret.Redacted(raw, secretParams...), urlsecret.Scrub(err.Error(), urlsecret.Secrets(raw, secretParams...)))
 	}
 	if strings.TrimSpace(raw) == "" {
 		return nil, errors.New("redisstore: REDIS_URL is empty")
@@ -54,14 +68,10 @@ func parseURL(raw string) (any, error) {
 	if err != nil {
 		// url.Error repeats the raw URL, password and all; keep only the
 		// reason, minus whatever could be part of the userinfo.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("redisstore: invalid REDIS_URL: %s", redact(err.Error(), rawUserinfo(raw)))
+		return nil, fmt.Errorf("redisstore: invalid REDIS_URL: %s", urlsecret.Scrub(urlsecret.ParseError(err).Error(), urlsecret.Secrets(raw)))
 	}
 	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		return nil, fmt.Errorf("redisstore: invalid REDIS_URL %s: scheme must be redis:// or rediss://", redactURL(raw))
+		return nil, fmt.Errorf("redisstore: invalid REDIS_URL %s: scheme must be redis:// or rediss://", urlsecret.Redacted(raw, secretParams...))
 	}
 	q := u.Query()
 	switch {
@@ -104,107 +114,6 @@ func newClient(opts any) redis.UniversalClient {
 		return redis.NewClient(o)
 	}
 	panic(fmt.Sprintf("redisstore: unexpected options %T", opts))
-}
-
-// secrets lists the passwords a Redis URL may carry: in the userinfo and,
-// for Sentinel, in the password parameter, and whatever looks like a
-// userinfo where url.Parse saw none (a mistyped scheme or a missing slash
-// turns it into a path or an opaque part that errors would repeat).
-func secrets(raw string) []string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return rawUserinfo(raw)
-	}
-	var s []string
-	if u.User != nil {
-		if p, ok := u.User.Password(); ok {
-			s = append(s, p)
-		}
-	} else {
-		s = rawUserinfo(raw)
-	}
-	for _, name := range []string{"password", "sentinel_password"} {
-		s = append(s, u.Query()[name]...)
-	}
-	return s
-}
-
-// rawUserinfo finds what would be the userinfo of raw, however malformed:
-// whatever comes before an @ in the authority, counted from the first // or,
-// for one slash too few, from the first colon; and its password.
-func rawUserinfo(raw string) []string {
-	var s []string
-	if _, rest, ok := strings.Cut(raw, "//"); ok {
-		s = append(s, userinfoIn(rest)...)
-	}
-	if _, rest, ok := strings.Cut(raw, ":"); ok {
-		s = append(s, userinfoIn(strings.TrimLeft(rest, ":/"))...)
-	}
-	return s
-}
-
-// userinfoIn returns the userinfo before the last @ of an authority that
-// ends at the first / ? or #, and the password after its first colon.
-func userinfoIn(rest string) []string {
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
-	}
-	i := strings.LastIndex(rest, "@")
-	if i < 0 {
-		return nil
-	}
-	info := rest[:i]
-	s := []string{info}
-	if _, pw, ok := strings.Cut(info, ":"); ok {
-		s = append(s, pw)
-	}
-	// And as an error may quote them, percent-decoded.
-	for _, v := range s {
-		if d, err := url.PathUnescape(v); err == nil && d != v {
-			s = append(s, d)
-		}
-	}
-	return s
-}
-
-func redact(msg string, secrets []string) string {
-	for _, s := range secrets {
-		if s != "" {
-			msg = strings.ReplaceAll(msg, s, "xxx")
-		}
-	}
-	return msg
-}
-
-// redactURL returns raw with its passwords replaced, for error messages.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparseable URL)"
-	}
-	if u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "xxx")
-		}
-	}
-	q := u.Query()
-	changed := false
-	for _, name := range []string{"password", "sentinel_password"} {
-		if q.Has(name) {
-			q.Set(name, "xxx")
-			changed = true
-		}
-	}
-	if changed {
-		u.RawQuery = q.Encode()
-	}
-	if u.User == nil && strings.Contains(raw, "@") {
-		// An @ where url.Parse saw no userinfo (a mistyped scheme, one
-		// slash too few): it may be one all the same, and String
-		// re-encodes it, so no redaction can be sure to catch it.
-		return "(URL withheld)"
-	}
-	return u.String()
 }
 
 // redactedError keeps the cause for errors.Is (a context deadline, say)
