@@ -82,6 +82,13 @@ type EmailLoginRequest struct {
 	UsernameOrEmail string `json:"username_or_email"`
 }
 
+// EmailLoginResponse answers a request for a login link (202, the same
+// whether or not the account exists): how long a link sent now works, so
+// the page can say so (EMAIL_LINK_TTL).
+type EmailLoginResponse struct {
+	ExpiresInSeconds int `json:"expires_in_seconds"`
+}
+
 // EmailVerifyRequest redeems a login link's token.
 type EmailVerifyRequest struct {
 	Token string `json:"token"`

@@ -108,7 +108,15 @@ func (c *Client) Forget(ctx context.Context) error {
 
 // EmailLogin asks for a login link; it succeeds whether or not the user exists.
 func (c *Client) EmailLogin(ctx context.Context, req shared.EmailLoginRequest) error {
-	return c.call(ctx, "POST", shared.APILoginEmail, req, nil)
+	_, err := c.EmailLoginLink(ctx, req)
+	return err
+}
+
+// EmailLoginLink is EmailLogin that also returns the answer: how long a
+// link sent now works.
+func (c *Client) EmailLoginLink(ctx context.Context, req shared.EmailLoginRequest) (*shared.EmailLoginResponse, error) {
+	var out shared.EmailLoginResponse
+	return &out, c.call(ctx, "POST", shared.APILoginEmail, req, &out)
 }
 
 // EmailVerify redeems a login link token and starts a session.

@@ -173,7 +173,7 @@ func (p *account) renderPasskeys() app.UI {
 			switch {
 			case p.renaming == k.ID:
 				actions = app.Form().Class("actions").ID("rename-form").OnSubmit(p.saveRename).Body(
-					app.Input().ID("rename-input").Type("text").Value(p.renameTo).Attr("maxlength", 64).Aria("label", "New name").
+					app.Input().ID("rename-input").Type("text").Value(p.renameTo).Attr("maxlength", shared.PasskeyNameMaxLen).Aria("label", "New name").
 						OnInput(func(ctx app.Context, e app.Event) { p.renameTo = ctx.JSSrc().Get("value").String() }),
 					app.Button().Class("button button-small").ID("rename-save").Type("submit").Text("Save"),
 					app.Button().Class("button button-small button-secondary").Type("button").Text("Cancel").

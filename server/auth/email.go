@@ -98,6 +98,9 @@ func (s *Service) send(ctx context.Context, msg Message, userUID, what string) {
 
 func (s *Service) linkMinutes() int { return int(s.opts.EmailLinkTTL.Minutes()) }
 
+// EmailLinkTTL is how long a login link works, for the API to tell the page.
+func (s *Service) EmailLinkTTL() time.Duration { return s.opts.EmailLinkTTL }
+
 // WaitForMail blocks until login links being sent have gone out (for
 // shutdown and tests).
 func (s *Service) WaitForMail() { s.sending.Wait() }

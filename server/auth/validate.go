@@ -5,15 +5,17 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/latchkey/latchkey/shared"
 )
 
-// Limits of what people type.
+// Limits of what people type. The ones the UI also shows live in shared.
 const (
-	usernameMin    = 3
-	usernameMax    = 32
+	usernameMin    = shared.UsernameMinLen
+	usernameMax    = shared.UsernameMaxLen
 	emailMax       = 254
-	displayNameMax = 64
-	passkeyNameMax = 64
+	displayNameMax = shared.DisplayNameMaxLen
+	passkeyNameMax = shared.PasskeyNameMaxLen
 )
 
 // ValidateUsername checks a username: 3–32 letters, digits, '.', '_' or

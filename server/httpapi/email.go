@@ -22,7 +22,7 @@ func (s *Server) emailLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := s.opts.Auth.EmailLogin(r.Context(), req.UsernameOrEmail); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, struct{}{})
+	writeJSON(w, http.StatusAccepted, shared.EmailLoginResponse{ExpiresInSeconds: int(s.opts.Auth.EmailLinkTTL().Seconds())})
 	return nil
 }
 
