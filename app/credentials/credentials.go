@@ -4,7 +4,10 @@
 // WebAuthn beyond moving bytes between JSON and ArrayBuffers.
 package credentials
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
 
 // Errors a ceremony can end with that the UI explains to the person.
 var (
@@ -18,3 +21,26 @@ var (
 	// ErrSecurity: the page's origin does not fit the relying party.
 	ErrSecurity = errors.New("the browser refused the request for this site")
 )
+
+// Browser is the bridge as a value, for code that takes its passkey prompt
+// as an interface (app/flow, whose tests use a fake).
+type Browser struct{}
+
+// Supported reports whether this browser has WebAuthn.
+func (Browser) Supported() bool { return Supported() }
+
+// ConditionalMediationAvailable reports whether passkeys can be offered
+// in a field (autofill).
+func (Browser) ConditionalMediationAvailable(ctx context.Context) bool {
+	return ConditionalMediationAvailable(ctx)
+}
+
+// Create runs the prompt that makes a passkey.
+func (Browser) Create(ctx context.Context, options []byte) ([]byte, error) {
+	return Create(ctx, options)
+}
+
+// Get runs the prompt that uses a passkey.
+func (Browser) Get(ctx context.Context, options []byte, conditional bool) ([]byte, error) {
+	return Get(ctx, options, conditional)
+}

@@ -3,30 +3,26 @@ package ui
 import (
 	"context"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/app/client"
-	"github.com/latchkey/latchkey/app/credentials"
+	"github.com/latchkey/latchkey/app/flow"
 	"github.com/latchkey/latchkey/shared"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
 // account is the logged-in person's page: who they are, their passkeys and
-// their sessions. Anyone else is sent to log in.
+// their sessions. Anyone else is sent to log in. The actions are
+// flow.Account's.
 type account struct {
 	app.Compo
 
-	session session
-	ui      app.Context // see login.ui
+	session flow.Session
+	task    task
 
-	keysStatus loadStatus
+	keysStatus flow.Status
 	keys       []shared.Passkey
 	sessions   []shared.Session
-
-	busy     bool
-	progress string
-	errMsg   string
 
 	newEmail string // the address typed into the "add an address" form
 
@@ -36,15 +32,18 @@ type account struct {
 }
 
 func (p *account) OnMount(ctx app.Context) {
-	p.ui = ctx
+	p.task.mount(ctx)
 	ctx.ObserveState(stateSession, &p.session).OnChange(func() { p.sessionChanged(ctx) })
 }
+
+func (p *account) OnDismount() { p.task.dismount() }
 
 func (p *account) OnNav(ctx app.Context) {
 	ctx.Page().SetTitle("Your account — Latchkey")
 	if app.IsServer {
 		return
 	}
+	p.task.attach(ctx)
 	ctx.GetState(stateSession, &p.session)
 	p.sessionChanged(ctx)
 }
@@ -53,34 +52,40 @@ func (p *account) OnNav(ctx app.Context) {
 // (which brings them back) and loads the lists once someone is logged in.
 func (p *account) sessionChanged(ctx app.Context) {
 	switch {
-	case p.session.Status == loaded && p.session.User == nil:
+	case p.session.Status == flow.Loaded && p.session.User == nil:
 		ctx.Navigate(shared.PageLogin + "?next=" + url.QueryEscape(shared.PageAccount))
-	case p.session.LoggedIn() && p.keysStatus == notLoaded:
-		p.reload(ctx)
+	case p.session.LoggedIn() && p.keysStatus == flow.NotLoaded:
+		p.reload()
 	}
 }
 
+// flow is the account's flows for whoever is logged in now, reporting
+// progress and any re-authentication to this page.
+func (p *account) flow() flow.Account {
+	a := flow.Account{Flows: flows, Method: p.session.Method, Step: p.task.step,
+		Reauthed: func(r *shared.UserResponse) { p.task.dispatch(func(ctx app.Context) { setSession(ctx, r) }) }}
+	if p.session.User != nil {
+		a.Username = p.session.User.Username
+	}
+	return a
+}
+
 // reload fetches the passkeys and sessions.
-func (p *account) reload(ctx app.Context) {
-	p.keysStatus = loading
-	ctx.Async(func() {
-		c, cancel := requestContext()
-		defer cancel()
-		keys, err := api.Passkeys(c)
-		var list *shared.SessionsResponse
-		if err == nil {
-			list, err = api.Sessions(c)
-		}
-		p.ui.Dispatch(func(ctx app.Context) {
+func (p *account) reload() {
+	p.keysStatus = flow.Loading
+	a := p.flow()
+	p.task.load(func(c context.Context) func(app.Context) {
+		lists, err := a.Load(c)
+		return func(ctx app.Context) {
 			if err != nil {
-				p.keysStatus, p.errMsg = loadFailed, messageOf(err)
+				p.keysStatus, p.task.Err = flow.LoadFailed, err
 				if client.Code(err) == shared.CodeUnauthenticated {
 					clearSession(ctx)
 				}
 				return
 			}
-			p.keysStatus, p.keys, p.sessions = loaded, keys.Passkeys, list.Sessions
-		})
+			p.keysStatus, p.keys, p.sessions = flow.Loaded, lists.Passkeys, lists.Sessions
+		}
 	})
 }
 
@@ -100,7 +105,7 @@ func (p *account) Render() app.UI {
 		app.If(p.session.Method == shared.MethodEmail, func() app.UI {
 			return app.Div().Class("callout").ID("add-passkey-callout").Body(
 				app.P().Text("You logged in with an email link. Add a passkey for this device, and next time your fingerprint, face or security key is all it takes."),
-				app.Button().Class("button").ID("add-passkey-device").Disabled(p.busy).Text("Add a passkey for this device").OnClick(p.addPasskey),
+				app.Button().Class("button").ID("add-passkey-device").Disabled(p.task.Busy).Text("Add a passkey for this device").OnClick(p.addPasskey),
 			)
 		}),
 		app.Div().Class("card").Body(
@@ -116,7 +121,7 @@ func (p *account) Render() app.UI {
 			app.If(u.Email != "" && !u.EmailVerified, func() app.UI {
 				return app.Div().Body(
 					app.P().Class("muted").Text("Use the link we emailed you to confirm this address. An address nobody confirms is removed from the account after 7 days."),
-					app.Button().Class("button button-small button-secondary").ID("email-resend").Disabled(p.busy).Text("Send a new link").
+					app.Button().Class("button button-small button-secondary").ID("email-resend").Disabled(p.task.Busy).Text("Send a new link").
 						OnClick(func(ctx app.Context, e app.Event) { p.requestEmail(u.Email) }),
 				)
 			}),
@@ -128,19 +133,19 @@ func (p *account) Render() app.UI {
 			}).Body(
 				app.P().Text("Your account has no email address. Add one so you can log in with an emailed link when you have no passkey at hand. We send a link to it; the address is added when you use the link."),
 				field{ID: "new-email", Label: "Email address", Type: "email", Autocomplete: "email", Value: &p.newEmail, Required: true}.render(),
-				app.Button().Class("button").ID("email-add").Type("submit").Disabled(p.busy).Text("Send the link"),
+				app.Button().Class("button").ID("email-add").Type("submit").Disabled(p.task.Busy).Text("Send the link"),
 			)
 		}),
-		app.If(p.busy, func() app.UI {
-			return app.P().Class("progress").ID("account-progress").Aria("live", "polite").Text(p.progress)
+		app.If(p.task.Busy, func() app.UI {
+			return app.P().Class("progress").ID("account-progress").Aria("live", "polite").Text(p.task.Progress)
 		}),
-		app.If(p.errMsg != "", func() app.UI {
-			return app.P().Class("form-error").ID("account-error").Attr("role", "alert").Text(p.errMsg)
+		app.If(p.task.Message() != "", func() app.UI {
+			return app.P().Class("form-error").ID("account-error").Attr("role", "alert").Text(p.task.Message())
 		}),
 		app.H2().Text("Passkeys"),
 		p.renderPasskeys(),
 		app.Div().Class("actions").Body(
-			app.Button().Class("button button-secondary").ID("add-passkey").Disabled(p.busy).Text("Add a passkey").OnClick(p.addPasskey),
+			app.Button().Class("button button-secondary").ID("add-passkey").Disabled(p.task.Busy).Text("Add a passkey").OnClick(p.addPasskey),
 		),
 		app.H2().Text("Signed-in sessions"),
 		p.renderSessions(),
@@ -151,7 +156,7 @@ func (p *account) Render() app.UI {
 }
 
 func (p *account) renderPasskeys() app.UI {
-	if p.keysStatus != loaded {
+	if p.keysStatus != flow.Loaded {
 		return app.P().Class("muted").Text("Loading your passkeys…")
 	}
 	return app.Ul().Class("list").ID("passkeys").Body(
@@ -182,19 +187,19 @@ func (p *account) renderPasskeys() app.UI {
 			case p.confirming == k.ID:
 				actions = app.Div().Class("actions").Body(
 					app.Span().Text("Delete this passkey? It will no longer log you in."),
-					app.Button().Class("button button-small button-danger").ID("delete-confirm").Disabled(p.busy).Text("Delete").
+					app.Button().Class("button button-small button-danger").ID("delete-confirm").Disabled(p.task.Busy).Text("Delete").
 						OnClick(func(ctx app.Context, e app.Event) { p.deletePasskey(k.ID) }),
 					app.Button().Class("button button-small button-secondary").Text("Cancel").
 						OnClick(func(ctx app.Context, e app.Event) { p.confirming = "" }),
 				)
 			default:
 				actions = app.Div().Class("actions").Body(
-					app.Button().Class("button button-small button-secondary").Class("rename").Disabled(p.busy).Text("Rename").
+					app.Button().Class("button button-small button-secondary").Class("rename").Disabled(p.task.Busy).Text("Rename").
 						OnClick(func(ctx app.Context, e app.Event) {
-							p.renaming, p.renameTo, p.confirming, p.errMsg = k.ID, k.Name, "", ""
+							p.renaming, p.renameTo, p.confirming, p.task.Err = k.ID, k.Name, "", nil
 						}),
-					app.Button().Class("button button-small button-danger").Class("delete").Disabled(p.busy).Text("Delete").
-						OnClick(func(ctx app.Context, e app.Event) { p.confirming, p.renaming, p.errMsg = k.ID, "", "" }),
+					app.Button().Class("button button-small button-danger").Class("delete").Disabled(p.task.Busy).Text("Delete").
+						OnClick(func(ctx app.Context, e app.Event) { p.confirming, p.renaming, p.task.Err = k.ID, "", nil }),
 				)
 			}
 			icon := k.AuthenticatorIcon
@@ -251,7 +256,7 @@ func (p *account) renderSessions() app.UI {
 		),
 		app.Div().Class("actions").Body(
 			app.If(others > 0, func() app.UI {
-				return app.Button().Class("button button-secondary").ID("end-other-sessions").Disabled(p.busy).Text("Log out other sessions").
+				return app.Button().Class("button button-secondary").ID("end-other-sessions").Disabled(p.task.Busy).Text("Log out other sessions").
 					OnClick(func(ctx app.Context, e app.Event) {
 						var ids []string
 						for _, s := range p.sessions {
@@ -262,182 +267,94 @@ func (p *account) renderSessions() app.UI {
 						p.endSessions(ids)
 					})
 			}),
-			app.Button().Class("button button-danger").ID("logout-everywhere").Disabled(p.busy).Text("Log out everywhere").
+			app.Button().Class("button button-danger").ID("logout-everywhere").Disabled(p.task.Busy).Text("Log out everywhere").
 				OnClick(p.logoutEverywhere),
 		),
 	)
 }
 
-// withRecentAuth runs op; if the server wants a recent authentication first,
-// it runs a passkey prompt for this user and then op again.
-func (p *account) withRecentAuth(c context.Context, op func() error) error {
-	err := op()
-	if client.Code(err) != shared.CodeReauthRequired {
-		return err
-	}
-	prompt := "For your security, confirm it's you with your passkey…"
-	if p.session.Method == shared.MethodEmail {
-		// The server wants a passkey the account already had, not one
-		// added from this email-link session.
-		prompt = "You logged in with an email link. Confirm it's you with a passkey you already had…"
-	}
-	p.ui.Dispatch(func(ctx app.Context) { p.progress = prompt })
-	begin, err := api.LoginBegin(c, shared.LoginBeginRequest{UsernameOrEmail: p.session.User.Username})
-	if err != nil {
-		return err
-	}
-	cred, err := credentials.Get(c, begin.Options, false)
-	if err != nil {
-		return err
-	}
-	done, err := api.LoginFinish(c, shared.LoginFinishRequest{Ceremony: begin.Ceremony, Credential: cred})
-	if err != nil {
-		return err
-	}
-	p.ui.Dispatch(func(ctx app.Context) { setSession(ctx, done) })
-	return op()
-}
-
 func (p *account) addPasskey(ctx app.Context, e app.Event) {
-	if p.busy {
-		return
-	}
-	p.busy, p.progress, p.errMsg = true, "Follow your browser's prompt to create a passkey…", ""
-	ctx.Async(func() {
-		c, cancel := requestContext()
-		defer cancel()
-		var begin *shared.CeremonyResponse
-		err := p.withRecentAuth(c, func() (err error) {
-			begin, err = api.PasskeyBegin(c)
-			return err
-		})
-		var added *shared.PasskeyResponse
-		if err == nil {
-			p.ui.Dispatch(func(ctx app.Context) { p.progress = "Follow your browser's prompt to create a passkey…" })
-			var cred []byte
-			if cred, err = credentials.Create(c, begin.Options); err == nil {
-				added, err = api.PasskeyFinish(c, shared.PasskeyFinishRequest{Ceremony: begin.Ceremony, Credential: cred})
-			}
+	a := p.flow()
+	p.task.start("Follow your browser's prompt to create a passkey…", func(c context.Context) (func(app.Context), error) {
+		added, err := a.AddPasskey(c)
+		if err != nil {
+			return nil, err
 		}
-		p.ui.Dispatch(func(ctx app.Context) {
-			p.busy = false
-			if err != nil {
-				p.errMsg = messageOf(err)
-				return
-			}
+		return func(ctx app.Context) {
 			// The new passkey makes this a passkey device: drop the callout.
-			s := p.session
-			s.Method = shared.MethodPasskey
-			putSession(ctx, s)
-			toast(ctx, "Passkey added: "+added.Passkey.Name)
-			p.reload(ctx)
-		})
+			changeSession(ctx, func(s flow.Session) flow.Session { return s.WithMethod(shared.MethodPasskey) })
+			toast(ctx, "Passkey added: "+added.Name)
+			p.reload()
+		}, nil
 	})
 }
 
 // requestEmail sends a link that confirms (or adds) an address.
 func (p *account) requestEmail(addr string) {
-	p.busy, p.progress, p.errMsg = true, "Sending…", ""
-	p.ui.Async(func() {
-		c, cancel := requestContext()
-		defer cancel()
-		err := p.withRecentAuth(c, func() error { return api.SetEmail(c, shared.AccountEmailRequest{Email: addr}) })
-		p.ui.Dispatch(func(ctx app.Context) {
-			p.busy = false
-			if err != nil {
-				p.errMsg = messageOf(err)
-				return
-			}
-			toast(ctx, "Check your email for the link")
-		})
+	a := p.flow()
+	p.task.start("Sending…", func(c context.Context) (func(app.Context), error) {
+		if err := a.RequestEmail(c, addr); err != nil {
+			return nil, err
+		}
+		return func(ctx app.Context) { toast(ctx, "Check your email for the link") }, nil
 	})
 }
 
 func (p *account) saveRename(ctx app.Context, e app.Event) {
 	e.PreventDefault()
-	id, name := p.renaming, strings.TrimSpace(p.renameTo)
-	p.busy, p.progress, p.errMsg = true, "Saving…", ""
-	ctx.Async(func() {
-		c, cancel := requestContext()
-		defer cancel()
-		_, err := api.RenamePasskey(c, id, name)
-		p.ui.Dispatch(func(ctx app.Context) {
-			p.busy = false
-			if err != nil {
-				p.errMsg = messageOf(err)
-				return
-			}
+	a, id, name := p.flow(), p.renaming, p.renameTo
+	p.task.start("Saving…", func(c context.Context) (func(app.Context), error) {
+		if err := a.RenamePasskey(c, id, name); err != nil {
+			return nil, err
+		}
+		return func(ctx app.Context) {
 			p.renaming = ""
 			toast(ctx, "Passkey renamed")
-			p.reload(ctx)
-		})
+			p.reload()
+		}, nil
 	})
 }
 
 func (p *account) deletePasskey(id string) {
-	p.busy, p.progress, p.errMsg = true, "Deleting…", ""
-	p.ui.Async(func() {
-		c, cancel := requestContext()
-		defer cancel()
-		err := p.withRecentAuth(c, func() error { return api.DeletePasskey(c, id) })
-		p.ui.Dispatch(func(ctx app.Context) {
-			p.busy, p.confirming = false, ""
-			if err != nil {
-				p.errMsg = messageOf(err)
-				return
+	a := p.flow()
+	p.task.start("Deleting…", func(c context.Context) (func(app.Context), error) {
+		err := a.DeletePasskey(c, id)
+		return func(ctx app.Context) {
+			p.confirming = ""
+			if err == nil {
+				toast(ctx, "Passkey deleted")
+				p.reload()
 			}
-			toast(ctx, "Passkey deleted")
-			p.reload(ctx)
-		})
+		}, err
 	})
 }
 
 func (p *account) endSessions(ids []string) {
-	p.busy, p.progress, p.errMsg = true, "Ending sessions…", ""
-	p.ui.Async(func() {
-		c, cancel := requestContext()
-		defer cancel()
-		err := p.withRecentAuth(c, func() error {
-			for _, id := range ids {
-				if err := api.EndSession(c, id); err != nil && client.Code(err) != shared.CodeNotFound {
-					return err
-				}
-			}
-			return nil
-		})
-		p.ui.Dispatch(func(ctx app.Context) {
-			p.busy = false
-			if err != nil {
-				p.errMsg = messageOf(err)
-				return
-			}
+	a := p.flow()
+	p.task.start("Ending sessions…", func(c context.Context) (func(app.Context), error) {
+		if err := a.EndSessions(c, ids); err != nil {
+			return nil, err
+		}
+		return func(ctx app.Context) {
 			toast(ctx, "Other sessions ended")
-			p.reload(ctx)
-		})
+			p.reload()
+		}, nil
 	})
 }
 
 // logoutEverywhere ends every session of the account, this one included:
 // what to do when a device is lost or someone else may have got in.
 func (p *account) logoutEverywhere(ctx app.Context, e app.Event) {
-	if p.busy {
-		return
-	}
-	p.busy, p.progress, p.errMsg = true, "Logging out everywhere…", ""
-	ctx.Async(func() {
-		c, cancel := requestContext()
-		defer cancel()
-		err := p.withRecentAuth(c, func() error { return api.LogoutEverywhere(c) })
-		p.ui.Dispatch(func(ctx app.Context) {
-			p.busy = false
-			if err != nil {
-				p.errMsg = messageOf(err)
-				return
-			}
+	a := p.flow()
+	p.task.start("Logging out everywhere…", func(c context.Context) (func(app.Context), error) {
+		if err := a.LogoutEverywhere(c); err != nil {
+			return nil, err
+		}
+		return func(ctx app.Context) {
 			clearSession(ctx)
 			toast(ctx, "Logged out everywhere")
 			ctx.Navigate(shared.PageLogin)
-		})
+		}, nil
 	})
 }
 

@@ -1,28 +1,8 @@
 package ui
 
 import (
-	"github.com/latchkey/latchkey/app/client"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
-
-// formErrors holds the messages of one form: per field, and for the whole.
-type formErrors struct {
-	Fields map[string]string
-	Form   string
-}
-
-// set files err under the field the server named, or under the form.
-func (f *formErrors) set(err error) {
-	f.Fields = map[string]string{}
-	f.Form = ""
-	if e, ok := client.APIError(err); ok && e.Field != "" {
-		f.Fields[e.Field] = e.Message
-		return
-	}
-	f.Form = messageOf(err)
-}
-
-func (f *formErrors) clear() { f.Fields, f.Form = nil, "" }
 
 // field is a labelled input with its error message. autocomplete matters:
 // "username webauthn" is what lets the browser offer passkeys in the field.
@@ -30,7 +10,9 @@ type field struct {
 	ID, Label, Type, Autocomplete, Hint string
 	Value                               *string
 	Error                               string
-	Required, Disabled, Autofocus       bool
+	// MaxLength is the most characters the server accepts, 0 for no limit.
+	MaxLength                     int
+	Required, Disabled, Autofocus bool
 }
 
 func (f field) render() app.UI {
@@ -47,6 +29,9 @@ func (f field) render() app.UI {
 		Attr("spellcheck", "false").
 		Aria("invalid", f.Error != "").
 		OnInput(func(ctx app.Context, e app.Event) { *f.Value = ctx.JSSrc().Get("value").String() })
+	if f.MaxLength > 0 {
+		input = input.Attr("maxlength", f.MaxLength)
+	}
 	if f.Error != "" {
 		input = input.Aria("describedby", f.ID+"-error")
 	}

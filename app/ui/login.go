@@ -6,8 +6,8 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/latchkey/latchkey/app/client"
 	"github.com/latchkey/latchkey/app/credentials"
+	"github.com/latchkey/latchkey/app/flow"
 	"github.com/latchkey/latchkey/shared"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
@@ -22,7 +22,8 @@ const (
 )
 
 // login is the two-stage login: who are you, then prove it with a passkey
-// (or an emailed link on a device without one).
+// (or an emailed link on a device without one). The ceremonies are
+// flow.Flows' Identify, Login, Discoverable, Autofill and EmailLink.
 type login struct {
 	app.Compo
 
@@ -35,22 +36,14 @@ type login struct {
 	// once, later attempts begin afresh.
 	pending *shared.CeremonyResponse
 
-	busy     bool
-	progress string
-	notice   string
-	errs     formErrors
+	task   task
+	notice string
 
 	// stopAutofill withdraws the passkey-autofill request.
 	stopAutofill context.CancelFunc
-
-	// ui is the component's own context. go-app drops a Dispatch whose
-	// context belongs to an element that has since left the page (the
-	// Switch User button, once the first stage shows), so work that
-	// outlives a click reports back through this one.
-	ui app.Context
 }
 
-func (p *login) OnMount(ctx app.Context) { p.ui = ctx }
+func (p *login) OnMount(ctx app.Context) { p.task.mount(ctx) }
 
 func (p *login) OnNav(ctx app.Context) {
 	ctx.Page().SetTitle("Log in — Latchkey")
@@ -59,23 +52,24 @@ func (p *login) OnNav(ctx app.Context) {
 		p.stage = stageIdentify
 		return
 	}
-	p.stage, p.notice = stageChecking, ""
-	p.errs.clear()
-	ctx.Async(func() {
-		c, cancel := requestContext()
-		defer cancel()
-		r, err := api.Remembered(c)
-		ctx.Dispatch(func(ctx app.Context) {
+	p.task.attach(ctx)
+	p.stage, p.notice, p.task.Err = stageChecking, "", nil
+	p.task.load(func(c context.Context) func(app.Context) {
+		username, err := flows.Remembered(c)
+		return func(ctx app.Context) {
 			if err == nil {
-				p.stage, p.username = stageHello, r.Username
+				p.stage, p.username = stageHello, username
 				return
 			}
-			p.toIdentify(ctx)
-		})
+			p.toIdentify()
+		}
 	})
 }
 
-func (p *login) OnDismount() { p.cancelAutofill() }
+func (p *login) OnDismount() {
+	p.cancelAutofill()
+	p.task.dismount()
+}
 
 func (p *login) Render() app.UI {
 	var body []app.UI
@@ -91,21 +85,22 @@ func (p *login) Render() app.UI {
 }
 
 func (p *login) renderIdentify() []app.UI {
+	busy := p.task.Busy
 	return []app.UI{
 		app.P().ID("login-intro").Text("Enter your username or email address to start logging in."),
 		app.Form().Class("card").ID("login-form").NoValidate(true).OnSubmit(p.startLogin).Body(
 			// "username webauthn" lets the browser offer passkeys right in
 			// this field (conditional mediation).
 			field{ID: "username_or_email", Label: "Username or Email", Type: "text", Autocomplete: "username webauthn",
-				Value: &p.name, Required: true, Disabled: p.busy, Autofocus: true}.render(),
-			app.Button().Class("button").ID("login-start").Type("submit").Disabled(p.busy).Text("Start Login"),
-			app.If(p.busy, func() app.UI { return app.P().Class("progress").ID("login-progress").Text(p.progress) }),
-			app.If(p.errs.Form != "", func() app.UI {
-				return app.P().Class("form-error").ID("login-error").Attr("role", "alert").Text(p.errs.Form)
+				Value: &p.name, Required: true, Disabled: busy, Autofocus: true}.render(),
+			app.Button().Class("button").ID("login-start").Type("submit").Disabled(busy).Text("Start Login"),
+			app.If(busy, func() app.UI { return app.P().Class("progress").ID("login-progress").Text(p.task.Progress) }),
+			app.If(p.task.Message() != "", func() app.UI {
+				return app.P().Class("form-error").ID("login-error").Attr("role", "alert").Text(p.task.Message())
 			}),
 		),
 		app.Div().Class("divider").Text("or"),
-		app.Button().Class("button button-secondary").ID("login-passkey").Disabled(p.busy).
+		app.Button().Class("button button-secondary").ID("login-passkey").Disabled(busy).
 			Text("Sign in with a passkey").OnClick(p.passkeyLogin),
 		app.P().Class("muted").Body(
 			app.Text("New here? "),
@@ -115,127 +110,117 @@ func (p *login) renderIdentify() []app.UI {
 }
 
 func (p *login) renderHello() []app.UI {
+	busy := p.task.Busy
 	return []app.UI{
 		app.H2().ID("login-hello").Text("Hello, " + p.username),
 		app.P().Text("Use a passkey made on this device: your fingerprint, your face or your security key."),
 		app.P().Class("muted").Text("On a new device, use an email login link instead, then add a passkey for that device."),
 		app.Div().Class("actions").Body(
-			app.Button().Class("button").ID("login-device").Disabled(p.busy).Text("Device Login").OnClick(p.deviceLogin),
-			app.Button().Class("button button-secondary").ID("login-email").Disabled(p.busy).Text("Email me a login link").OnClick(p.emailLink),
-			app.Button().Class("button button-secondary").ID("login-switch").Disabled(p.busy).Text("Switch User").OnClick(p.switchUser),
+			app.Button().Class("button").ID("login-device").Disabled(busy).Text("Device Login").OnClick(p.deviceLogin),
+			app.Button().Class("button button-secondary").ID("login-email").Disabled(busy).Text("Email me a login link").OnClick(p.emailLink),
+			app.Button().Class("button button-secondary").ID("login-switch").Disabled(busy).Text("Switch User").OnClick(p.switchUser),
 		),
-		app.If(p.busy, func() app.UI { return app.P().Class("progress").ID("login-progress").Text(p.progress) }),
+		app.If(busy, func() app.UI { return app.P().Class("progress").ID("login-progress").Text(p.task.Progress) }),
 		app.If(p.notice != "", func() app.UI {
 			return app.P().Class("callout").ID("login-notice").Attr("role", "status").Text(p.notice)
 		}),
-		app.If(p.errs.Form != "", func() app.UI {
-			return app.P().Class("form-error").ID("login-error").Attr("role", "alert").Text(p.errs.Form)
+		app.If(p.task.Message() != "", func() app.UI {
+			return app.P().Class("form-error").ID("login-error").Attr("role", "alert").Text(p.task.Message())
 		}),
 	}
 }
 
 // toIdentify shows the first stage and, where the browser can, offers
 // passkeys in the username field.
-func (p *login) toIdentify(ctx app.Context) {
-	p.stage, p.username, p.pending, p.busy = stageIdentify, "", nil, false
-	p.startAutofill(ctx)
+func (p *login) toIdentify() {
+	p.stage, p.username, p.pending, p.task.Busy = stageIdentify, "", nil, false
+	p.startAutofill()
 }
 
 func (p *login) startLogin(_ app.Context, e app.Event) {
 	e.PreventDefault()
-	ctx := p.ui // see login.ui
-	if p.busy {
+	if p.task.Busy {
 		return
 	}
-	name := strings.TrimSpace(p.name)
-	if name == "" {
-		p.errs.Form = "Enter your username or email address."
+	if _, err := flow.LoginName(p.name); err != nil {
+		p.task.Err = err
 		return
 	}
 	p.cancelAutofill()
-	p.busy, p.progress = true, "Looking you up…"
-	p.errs.clear()
-	ctx.Async(func() {
-		c, cancel := requestContext()
-		defer cancel()
-		begin, err := api.LoginBegin(c, shared.LoginBeginRequest{UsernameOrEmail: name})
-		ctx.Dispatch(func(ctx app.Context) {
-			p.busy = false
+	name := p.name
+	p.task.start("Looking you up…", func(c context.Context) (func(app.Context), error) {
+		begin, err := flows.Identify(c, name)
+		return func(ctx app.Context) {
 			if err != nil {
-				p.errs.Form = messageOf(err)
-				p.startAutofill(ctx)
+				p.startAutofill()
 				return
 			}
 			p.stage, p.username, p.pending = stageHello, begin.Username, begin
-		})
+		}, err
 	})
 }
 
 // deviceLogin runs the passkey prompt limited to this user's passkeys.
 func (p *login) deviceLogin(_ app.Context, e app.Event) {
-	ctx := p.ui // see login.ui
-	if p.busy {
+	if p.task.Busy {
 		return
 	}
-	p.busy, p.progress, p.notice = true, "Follow your browser's prompt to use your passkey…", ""
-	p.errs.clear()
+	p.notice = ""
 	pending, username := p.pending, p.username
 	p.pending = nil
-	ctx.Async(func() {
-		c, cancel := requestContext()
-		defer cancel()
-		begin := pending
-		if begin == nil {
-			var err error
-			if begin, err = api.LoginBegin(c, shared.LoginBeginRequest{UsernameOrEmail: username}); err != nil {
-				p.failed(ctx, err)
-				return
-			}
-		}
-		p.finish(ctx, c, begin, false)
+	p.task.start("Follow your browser's prompt to use your passkey…", func(c context.Context) (func(app.Context), error) {
+		return p.loggedIn(flows.Login(c, username, pending))
 	})
 }
 
 // passkeyLogin asks for any passkey of this site (a discoverable login).
 func (p *login) passkeyLogin(_ app.Context, e app.Event) {
-	ctx := p.ui // see login.ui
-	if p.busy {
+	if p.task.Busy {
 		return
 	}
 	p.cancelAutofill()
-	p.busy, p.progress = true, "Follow your browser's prompt to choose a passkey…"
-	p.errs.clear()
-	ctx.Async(func() {
-		c, cancel := requestContext()
-		defer cancel()
-		begin, err := api.LoginBegin(c, shared.LoginBeginRequest{})
-		if err != nil {
-			p.failed(ctx, err)
-			return
-		}
-		p.finish(ctx, c, begin, false)
+	p.task.start("Follow your browser's prompt to choose a passkey…", func(c context.Context) (func(app.Context), error) {
+		return p.loggedIn(flows.Discoverable(c))
 	})
 }
 
-// startAutofill begins a discoverable login with conditional mediation: the
-// browser lists passkeys under the username field and the request waits,
-// without any prompt, until the person picks one.
-func (p *login) startAutofill(ctx app.Context) {
+// loggedIn is what a login ends with: the next page, or the first stage
+// offering autofill again.
+func (p *login) loggedIn(done *shared.UserResponse, err error) (func(app.Context), error) {
+	if err != nil {
+		return func(ctx app.Context) {
+			if p.stage == stageIdentify {
+				p.startAutofill()
+			}
+		}, err
+	}
+	return func(ctx app.Context) {
+		setSession(ctx, done)
+		toast(ctx, "Logged in")
+		ctx.Navigate(p.next)
+	}, nil
+}
+
+// startAutofill begins a discoverable login with conditional mediation
+// (flow.Flows.Autofill). It waits, without showing anything, until the
+// person picks a passkey in the field; the task shows busy from then on.
+func (p *login) startAutofill() {
 	p.cancelAutofill()
 	if !credentials.Supported() {
 		return
 	}
-	c, cancel := context.WithCancel(context.Background())
+	c, cancel := context.WithCancel(p.task.context())
 	p.stopAutofill = cancel
-	ctx.Async(func() {
-		if !credentials.ConditionalMediationAvailable(c) {
-			return
+	p.task.ui.Async(func() {
+		done, err := flows.Autofill(c, p.task.step)
+		if errors.Is(err, flow.ErrNoAutofill) {
+			return // withdrawn or dismissed: the form is still there
 		}
-		begin, err := api.LoginBegin(c, shared.LoginBeginRequest{})
-		if err != nil {
-			return
-		}
-		p.finish(ctx, c, begin, true)
+		then, err := p.loggedIn(done, err)
+		p.task.dispatch(func(ctx app.Context) {
+			p.task.Busy, p.task.Err = false, err
+			then(ctx)
+		})
 	})
 }
 
@@ -246,95 +231,32 @@ func (p *login) cancelAutofill() {
 	}
 }
 
-// finish runs the browser's prompt for begin and completes the login. It
-// runs off the UI goroutine.
-func (p *login) finish(ctx app.Context, c context.Context, begin *shared.CeremonyResponse, conditional bool) {
-	cred, err := credentials.Get(c, begin.Options, conditional)
-	if err != nil {
-		if conditional {
-			return // withdrawn or dismissed: the form is still there
-		}
-		p.failed(ctx, err)
-		return
-	}
-	if conditional {
-		ctx.Dispatch(func(ctx app.Context) { p.busy, p.progress = true, "Logging you in…" })
-	}
-	fc, cancel := requestContext()
-	defer cancel()
-	done, err := api.LoginFinish(fc, shared.LoginFinishRequest{Ceremony: begin.Ceremony, Credential: cred})
-	if err != nil {
-		p.failed(ctx, err)
-		return
-	}
-	ctx.Dispatch(func(ctx app.Context) {
-		p.busy = false
-		setSession(ctx, done)
-		toast(ctx, "Logged in")
-		ctx.Navigate(p.next)
-	})
-}
-
-func (p *login) failed(ctx app.Context, err error) {
-	ctx.Dispatch(func(ctx app.Context) {
-		p.busy = false
-		switch {
-		case errors.Is(err, credentials.ErrCancelled):
-			p.errs.Form = "The passkey prompt was cancelled or no passkey was chosen. You can try again, or use an email login link."
-		case client.Code(err) == shared.CodeCredentialRejected:
-			p.errs.Form = "That passkey could not be verified. Please try again."
-		default:
-			p.errs.Form = messageOf(err)
-		}
-		if p.stage == stageIdentify {
-			p.startAutofill(ctx)
-		}
-	})
-}
-
 // switchUser forgets the remembered user and any pending login.
 func (p *login) switchUser(_ app.Context, e app.Event) {
-	ctx := p.ui // see login.ui
-	p.busy = true
-	ctx.Async(func() {
-		c, cancel := requestContext()
-		defer cancel()
-		err := api.Forget(c)
-		ctx.Dispatch(func(ctx app.Context) {
-			p.busy = false
-			if err != nil {
-				p.errs.Form = messageOf(err)
-				return
-			}
-			p.name = ""
-			p.errs.clear()
-			p.notice = ""
-			p.toIdentify(ctx)
-		})
+	p.task.start(p.task.Progress, func(c context.Context) (func(app.Context), error) {
+		if err := flows.Forget(c); err != nil {
+			return nil, err
+		}
+		return func(ctx app.Context) {
+			p.name, p.notice = "", ""
+			p.toIdentify()
+		}, nil
 	})
 }
 
 // emailLink asks for a login link for the greeted user.
 func (p *login) emailLink(_ app.Context, e app.Event) {
-	ctx := p.ui // see login.ui
-	if p.busy {
+	if p.task.Busy {
 		return
 	}
-	p.busy, p.progress, p.notice = true, "Sending…", ""
-	p.errs.clear()
+	p.notice = ""
 	username := p.username
-	ctx.Async(func() {
-		c, cancel := requestContext()
-		defer cancel()
-		err := api.EmailLogin(c, shared.EmailLoginRequest{UsernameOrEmail: username})
-		ctx.Dispatch(func(ctx app.Context) {
-			p.busy = false
-			if err != nil {
-				p.errs.Form = messageOf(err)
-				return
-			}
-			p.notice = "Check your email: we sent a login link that works once, for 15 minutes. Open it on this device."
-		})
+	p.task.start("Sending…", func(c context.Context) (func(app.Context), error) {
+		notice, err := flows.EmailLink(c, username)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx app.Context) { p.notice = notice }, nil
 	})
 }
 

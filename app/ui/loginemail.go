@@ -1,9 +1,11 @@
 package ui
 
 import (
+	"context"
 	"net/url"
 	"strings"
 
+	"github.com/latchkey/latchkey/app/flow"
 	"github.com/latchkey/latchkey/shared"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
@@ -18,16 +20,14 @@ import (
 type loginEmail struct {
 	app.Compo
 
-	ui    app.Context
+	task  task
 	step  linkStep
-	err   string
 	token string
 	// username is the link's account; current, whoever this browser is
 	// logged in as now ("" for nobody).
 	username, current string
 
 	keys []shared.Passkey
-	busy bool
 }
 
 type linkStep int
@@ -40,76 +40,59 @@ const (
 	linkDisowned
 )
 
-func (p *loginEmail) OnMount(ctx app.Context) { p.ui = ctx }
+// errNoToken is the page opened without the link's token.
+var errNoToken = &flow.Problem{Msg: "This page needs the link from your email. Open the link again, or ask for a new one."}
+
+func (p *loginEmail) OnMount(ctx app.Context) { p.task.mount(ctx) }
+
+func (p *loginEmail) OnDismount() { p.task.dismount() }
 
 func (p *loginEmail) OnNav(ctx app.Context) {
 	ctx.Page().SetTitle("Log in with an email link — Latchkey")
 	if app.IsServer {
 		return
 	}
+	p.task.attach(ctx)
 	token := tokenFromFragment(app.Window().Get("location").Get("hash").String())
 	// Drop the token from the address bar and history straight away.
 	app.Window().Get("history").Call("replaceState", nil, "", shared.PageLoginEmail)
 	if token == "" {
 		if p.token == "" {
-			p.step, p.err = linkFailed, "This page needs the link from your email. Open the link again, or ask for a new one."
+			p.step, p.task.Err = linkFailed, errNoToken
 		}
 		return
 	}
 	p.token, p.step = token, linkChecking
-	ctx.Async(func() {
-		c, cancel := requestContext()
-		defer cancel()
-		named, err := api.EmailLinkAccount(c, shared.EmailVerifyRequest{Token: token})
-		current := ""
-		if err == nil {
-			if me, merr := api.Me(c); merr == nil {
-				current = me.User.Username
-			}
-		}
-		ctx.Dispatch(func(ctx app.Context) {
+	p.task.load(func(c context.Context) func(app.Context) {
+		named, err := flows.ReadLink(c, token)
+		return func(ctx app.Context) {
 			if err != nil {
-				p.step, p.err = linkFailed, messageOf(err)
+				p.step, p.task.Err = linkFailed, err
 				return
 			}
-			p.step, p.username, p.current = linkAsk, named.Username, current
-		})
+			p.step, p.username, p.current = linkAsk, named.Username, named.Current
+		}
 	})
 }
 
 // logIn uses the link, on the person's click only.
 func (p *loginEmail) logIn(ctx app.Context, e app.Event) {
-	if p.busy {
-		return
-	}
-	p.busy, p.err = true, ""
 	token := p.token
-	ctx.Async(func() {
-		c, cancel := requestContext()
-		defer cancel()
-		done, err := api.EmailVerify(c, shared.EmailVerifyRequest{Token: token})
-		var keys *shared.PasskeysResponse
-		if err == nil && done.ConfirmOwner {
-			keys, _ = api.Passkeys(c)
+	p.task.start("", func(c context.Context) (func(app.Context), error) {
+		done, err := flows.RedeemLink(c, token)
+		if err != nil {
+			return func(ctx app.Context) { p.step = linkFailed }, err
 		}
-		p.ui.Dispatch(func(ctx app.Context) {
-			p.busy = false
-			if err != nil {
-				p.step, p.err = linkFailed, messageOf(err)
-				return
-			}
+		return func(ctx app.Context) {
 			p.token = ""
-			setSession(ctx, done)
-			if done.ConfirmOwner {
-				if keys != nil {
-					p.keys = keys.Passkeys
-				}
-				p.step = linkOwner
+			setSession(ctx, done.Session)
+			if done.Session.ConfirmOwner {
+				p.keys, p.step = done.Passkeys, linkOwner
 				return
 			}
 			toast(ctx, "Logged in")
 			ctx.Navigate(shared.PageAccount)
-		})
+		}, nil
 	})
 }
 
@@ -119,23 +102,14 @@ func (p *loginEmail) mine(ctx app.Context, e app.Event) {
 }
 
 func (p *loginEmail) notMine(ctx app.Context, e app.Event) {
-	if p.busy {
-		return
-	}
-	p.busy, p.err = true, ""
-	ctx.Async(func() {
-		c, cancel := requestContext()
-		defer cancel()
-		err := api.Disown(c)
-		p.ui.Dispatch(func(ctx app.Context) {
-			p.busy = false
-			if err != nil {
-				p.err = messageOf(err)
-				return
-			}
+	p.task.start("", func(c context.Context) (func(app.Context), error) {
+		if err := flows.Disown(c); err != nil {
+			return nil, err
+		}
+		return func(ctx app.Context) {
 			clearSession(ctx)
 			p.step = linkDisowned
-		})
+		}, nil
 	})
 }
 
@@ -145,7 +119,7 @@ func (p *loginEmail) Render() app.UI {
 	switch p.step {
 	case linkFailed:
 		body = []app.UI{
-			app.P().Class("form-error").ID("email-login-error").Attr("role", "alert").Text(p.err),
+			app.P().Class("form-error").ID("email-login-error").Attr("role", "alert").Text(p.task.Message()),
 			app.A().Class("button").Href(shared.PageLogin).Text("Back to login"),
 		}
 	case linkAsk:
@@ -158,11 +132,11 @@ func (p *loginEmail) Render() app.UI {
 				)
 			}),
 			app.Div().Class("actions").Body(
-				app.Button().Class("button").ID("email-login-confirm").Disabled(p.busy).Text("Log in as "+p.username).OnClick(p.logIn),
+				app.Button().Class("button").ID("email-login-confirm").Disabled(p.task.Busy).Text("Log in as "+p.username).OnClick(p.logIn),
 				app.A().Class("button button-secondary").ID("email-login-cancel").Href(shared.PageHome).Text("Cancel"),
 			),
-			app.If(p.err != "", func() app.UI {
-				return app.P().Class("form-error").Attr("role", "alert").Text(p.err)
+			app.If(p.task.Err != nil, func() app.UI {
+				return app.P().Class("form-error").Attr("role", "alert").Text(p.task.Message())
 			}),
 		}
 	case linkOwner:
@@ -188,11 +162,11 @@ func (p *loginEmail) Render() app.UI {
 			),
 			app.P().Text("If you did not make this account or these passkeys, someone else used your address. Deleting the account removes it with its passkeys and logs everyone out of it; you can then sign up with your address."),
 			app.Div().Class("actions").Body(
-				app.Button().Class("button").ID("owner-mine").Disabled(p.busy).Text("It's mine").OnClick(p.mine),
-				app.Button().Class("button button-danger").ID("owner-not-mine").Disabled(p.busy).Text("This account isn't mine: delete it").OnClick(p.notMine),
+				app.Button().Class("button").ID("owner-mine").Disabled(p.task.Busy).Text("It's mine").OnClick(p.mine),
+				app.Button().Class("button button-danger").ID("owner-not-mine").Disabled(p.task.Busy).Text("This account isn't mine: delete it").OnClick(p.notMine),
 			),
-			app.If(p.err != "", func() app.UI {
-				return app.P().Class("form-error").ID("owner-error").Attr("role", "alert").Text(p.err)
+			app.If(p.task.Err != nil, func() app.UI {
+				return app.P().Class("form-error").ID("owner-error").Attr("role", "alert").Text(p.task.Message())
 			}),
 		}
 	case linkDisowned:

@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"context"
+
+	"github.com/latchkey/latchkey/app/flow"
 	"github.com/latchkey/latchkey/shared"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
@@ -13,7 +16,7 @@ type shell struct {
 	Title   string
 	Content []app.UI
 
-	session   session
+	session   flow.Session
 	toast     string
 	offline   bool
 	updatable bool
@@ -38,9 +41,9 @@ func (s *shell) OnMount(ctx app.Context) {
 	// page change (a revalidated app-worker.js) lets an open app notice a
 	// deploy, and OnAppUpdate then offers the reload.
 	app.TryUpdate()
-	var cur session
+	var cur flow.Session
 	ctx.GetState(stateSession, &cur)
-	if cur.Status == notLoaded {
+	if cur.Status == flow.NotLoaded {
 		ctx.NewAction(actionRefreshSession)
 	}
 }
@@ -93,7 +96,7 @@ func (s *shell) navLinks() []app.UI {
 			app.A().Href(shared.PageAccount).ID("nav-account").Text("Account"),
 			app.Button().Class("link").ID("nav-logout").Text("Log out").OnClick(logout),
 		}
-	case s.session.Status == loaded || s.session.Status == loadFailed:
+	case s.session.Status == flow.Loaded || s.session.Status == flow.LoadFailed:
 		return []app.UI{
 			app.A().Href(shared.PageLogin).ID("nav-login").Text("Log in"),
 			app.A().Href(shared.PageSignup).ID("nav-signup").Text("Sign up"),
@@ -107,12 +110,12 @@ func (s *shell) navLinks() []app.UI {
 // logout ends the session on the server, then everywhere on the page.
 func logout(ctx app.Context, e app.Event) {
 	ctx.Async(func() {
-		c, cancel := requestContext()
+		c, cancel := context.WithTimeout(ctx, flow.RequestTimeout)
 		defer cancel()
-		err := api.Logout(c)
+		err := flows.Logout(c)
 		ctx.Dispatch(func(ctx app.Context) {
 			if err != nil {
-				toast(ctx, "Could not log out: "+messageOf(err))
+				toast(ctx, "Could not log out: "+flow.Message(err))
 				return
 			}
 			clearSession(ctx)

@@ -1,49 +1,57 @@
 package ui
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/latchkey/latchkey/app/credentials"
 	"github.com/latchkey/latchkey/shared"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
-// signup creates an account whose only credential is a passkey.
+// signup creates an account whose only credential is a passkey; the
+// ceremony is flow.Flows.Signup.
 type signup struct {
 	app.Compo
 
 	username, email, displayName string
-	busy                         bool
-	progress                     string
-	errs                         formErrors
+	task                         task
 	unsupported                  bool
-	ui                           app.Context // see login.ui
 }
 
 func (p *signup) OnNav(ctx app.Context) { ctx.Page().SetTitle("Create your account — Latchkey") }
 
 func (p *signup) OnMount(ctx app.Context) {
-	p.ui = ctx
+	p.task.mount(ctx)
 	p.unsupported = !credentials.Supported()
 }
 
+func (p *signup) OnDismount() { p.task.dismount() }
+
+// usernameHint says what a username may hold, with the limits the server
+// checks.
+var usernameHint = fmt.Sprintf("%d–%d letters, digits, '.', '_' or '-'.", shared.UsernameMinLen, shared.UsernameMaxLen)
+
 func (p *signup) Render() app.UI {
+	busy := p.task.Busy
 	return &shell{Title: "Create your account", Content: []app.UI{
 		app.P().Class("muted").Text("Your account is protected by a passkey: your device asks for your fingerprint, face, PIN or security key. There is no password."),
 		app.If(p.unsupported, func() app.UI {
 			return app.P().Class("form-error").ID("signup-unsupported").Text("This browser cannot create passkeys. Please use an up-to-date browser to sign up.")
 		}),
 		app.Form().Class("card").ID("signup-form").NoValidate(true).OnSubmit(p.submit).Body(
-			field{ID: "username", Label: "Username", Type: "text", Autocomplete: "username", Value: &p.username,
-				Hint: "3–32 letters, digits, '.', '_' or '-'.", Error: p.errs.Fields["username"], Required: true, Disabled: p.busy, Autofocus: true}.render(),
+			field{ID: "username", Label: "Username", Type: "text", Autocomplete: "username", Value: &p.username, MaxLength: shared.UsernameMaxLen,
+				Hint: usernameHint, Error: p.task.FieldMessage("username"), Required: true, Disabled: busy, Autofocus: true}.render(),
 			field{ID: "email", Label: "Email", Type: "email", Autocomplete: "email", Value: &p.email,
-				Hint: "For login links on new devices.", Error: p.errs.Fields["email"], Required: true, Disabled: p.busy}.render(),
-			field{ID: "display_name", Label: "Display name (optional)", Type: "text", Autocomplete: "name", Value: &p.displayName,
-				Error: p.errs.Fields["display_name"], Disabled: p.busy}.render(),
-			app.Button().Class("button").ID("signup-submit").Type("submit").Disabled(p.busy || p.unsupported).Text("Create account"),
-			app.If(p.busy, func() app.UI {
-				return app.P().Class("progress").ID("signup-progress").Aria("live", "polite").Text(p.progress)
+				Hint: "For login links on new devices.", Error: p.task.FieldMessage("email"), Required: true, Disabled: busy}.render(),
+			field{ID: "display_name", Label: "Display name (optional)", Type: "text", Autocomplete: "name", Value: &p.displayName, MaxLength: shared.DisplayNameMaxLen,
+				Error: p.task.FieldMessage("display_name"), Disabled: busy}.render(),
+			app.Button().Class("button").ID("signup-submit").Type("submit").Disabled(busy || p.unsupported).Text("Create account"),
+			app.If(busy, func() app.UI {
+				return app.P().Class("progress").ID("signup-progress").Aria("live", "polite").Text(p.task.Progress)
 			}),
-			app.If(p.errs.Form != "", func() app.UI {
-				return app.P().Class("form-error").ID("signup-error").Attr("role", "alert").Text(p.errs.Form)
+			app.If(p.task.FormMessage() != "", func() app.UI {
+				return app.P().Class("form-error").ID("signup-error").Attr("role", "alert").Text(p.task.FormMessage())
 			}),
 		),
 		app.P().Class("muted").Body(
@@ -55,44 +63,16 @@ func (p *signup) Render() app.UI {
 
 func (p *signup) submit(_ app.Context, e app.Event) {
 	e.PreventDefault()
-	ctx := p.ui // see login.ui
-	if p.busy {
-		return
-	}
-	p.busy, p.progress = true, "Checking your details…"
-	p.errs.clear()
 	req := shared.SignupBeginRequest{Username: p.username, Email: p.email, DisplayName: p.displayName}
-	ctx.Async(func() {
-		c, cancel := requestContext()
-		defer cancel()
-		fail := func(err error) {
-			ctx.Dispatch(func(ctx app.Context) {
-				p.busy = false
-				p.errs.set(err)
-			})
-		}
-		begin, err := api.SignupBegin(c, req)
+	p.task.start("Checking your details…", func(c context.Context) (func(app.Context), error) {
+		done, err := flows.Signup(c, req, p.task.step)
 		if err != nil {
-			fail(err)
-			return
+			return nil, err
 		}
-		ctx.Dispatch(func(ctx app.Context) { p.progress = "Follow your browser's prompt to create your passkey…" })
-		cred, err := credentials.Create(c, begin.Options)
-		if err != nil {
-			fail(err)
-			return
-		}
-		ctx.Dispatch(func(ctx app.Context) { p.progress = "Creating your account…" })
-		done, err := api.SignupFinish(c, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred})
-		if err != nil {
-			fail(err)
-			return
-		}
-		ctx.Dispatch(func(ctx app.Context) {
-			p.busy = false
+		return func(ctx app.Context) {
 			setSession(ctx, done)
 			toast(ctx, "Account created")
 			ctx.Navigate(shared.PageAccount)
-		})
+		}, nil
 	})
 }

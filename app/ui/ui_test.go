@@ -2,11 +2,15 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/app/credentials"
+	"github.com/latchkey/latchkey/app/flow"
 	"github.com/latchkey/latchkey/shared"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
@@ -44,19 +48,19 @@ func TestTokenFromFragment(t *testing.T) {
 	}
 }
 
-func TestFormErrorsGoBesideTheFieldTheServerNames(t *testing.T) {
-	var f formErrors
-	f.set(&shared.APIError{Code: shared.CodeUsernameTaken, Field: "username", Message: "That username is taken."})
-	if f.Fields["username"] != "That username is taken." || f.Form != "" {
+func TestTaskErrorsGoBesideTheFieldTheServerNames(t *testing.T) {
+	var f flow.Task
+	f.Err = &shared.APIError{Code: shared.CodeUsernameTaken, Field: "username", Message: "That username is taken."}
+	if f.FieldMessage("username") != "That username is taken." || f.FieldMessage("email") != "" || f.FormMessage() != "" {
 		t.Errorf("%+v", f)
 	}
-	f.set(&shared.APIError{Code: shared.CodeRateLimited, Message: "Too many attempts."})
-	if len(f.Fields) != 0 || f.Form != "Too many attempts." {
+	f.Err = &shared.APIError{Code: shared.CodeRateLimited, Message: "Too many attempts."}
+	if f.FieldMessage("username") != "" || f.FormMessage() != "Too many attempts." {
 		t.Errorf("%+v", f)
 	}
-	f.set(credentials.ErrCancelled)
-	if f.Form == "" || f.Form == messageOf(errors.New("x")) {
-		t.Errorf("a cancelled prompt needs its own message, got %q", f.Form)
+	f.Err = credentials.ErrCancelled
+	if f.FormMessage() == "" || f.FormMessage() == flow.Message(errors.New("x")) {
+		t.Errorf("a cancelled prompt needs its own message, got %q", f.FormMessage())
 	}
 }
 
@@ -91,9 +95,22 @@ func TestLoginStagesShowWhatTheProductSays(t *testing.T) {
 
 func TestSignupShowsFieldErrorsBesideTheirFields(t *testing.T) {
 	p := &signup{}
-	p.errs.set(&shared.APIError{Code: shared.CodeEmailTaken, Field: "email", Message: "An account with that email address already exists."})
+	p.task.Err = &shared.APIError{Code: shared.CodeEmailTaken, Field: "email", Message: "An account with that email address already exists."}
 	html := render(t, p)
 	if !strings.Contains(html, `id="email-error"`) || !strings.Contains(html, "already exists") || strings.Contains(html, `id="username-error"`) {
 		t.Errorf("field error not beside the email field:\n%s", html)
+	}
+}
+
+func TestInputsDeclareTheLimitsTheServerChecks(t *testing.T) {
+	html := render(t, &signup{})
+	for id, max := range map[string]int{"username": shared.UsernameMaxLen, "display_name": shared.DisplayNameMaxLen} {
+		input := regexp.MustCompile(`<input[^>]* id="` + id + `"[^>]*>`).FindString(html)
+		if !strings.Contains(input, ` maxlength="`+strconv.Itoa(max)+`"`) {
+			t.Errorf("%s: want maxlength %d in %s", id, max, input)
+		}
+	}
+	if hint := fmt.Sprintf("%d–%d letters", shared.UsernameMinLen, shared.UsernameMaxLen); !strings.Contains(html, hint) {
+		t.Errorf("sign-up form lacks %q", hint)
 	}
 }
