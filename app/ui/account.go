@@ -59,9 +59,9 @@ func (p *account) sessionChanged(ctx app.Context) {
 	}
 }
 
-// flow is the account's flows for whoever is logged in now, reporting
+// actions are the account flows for whoever is logged in now, reporting
 // progress and any re-authentication to this page.
-func (p *account) flow() flow.Account {
+func (p *account) actions() flow.Account {
 	a := flow.Account{Flows: flows, Method: p.session.Method, Step: p.task.step,
 		Reauthed: func(r *shared.UserResponse) { p.task.dispatch(func(ctx app.Context) { setSession(ctx, r) }) }}
 	if p.session.User != nil {
@@ -73,7 +73,7 @@ func (p *account) flow() flow.Account {
 // reload fetches the passkeys and sessions.
 func (p *account) reload() {
 	p.keysStatus = flow.Loading
-	a := p.flow()
+	a := p.actions()
 	p.task.load(func(c context.Context) func(app.Context) {
 		lists, err := a.Load(c)
 		return func(ctx app.Context) {
@@ -274,7 +274,7 @@ func (p *account) renderSessions() app.UI {
 }
 
 func (p *account) addPasskey(ctx app.Context, e app.Event) {
-	a := p.flow()
+	a := p.actions()
 	p.task.start("Follow your browser's prompt to create a passkey…", func(c context.Context) (func(app.Context), error) {
 		added, err := a.AddPasskey(c)
 		if err != nil {
@@ -291,7 +291,7 @@ func (p *account) addPasskey(ctx app.Context, e app.Event) {
 
 // requestEmail sends a link that confirms (or adds) an address.
 func (p *account) requestEmail(addr string) {
-	a := p.flow()
+	a := p.actions()
 	p.task.start("Sending…", func(c context.Context) (func(app.Context), error) {
 		if err := a.RequestEmail(c, addr); err != nil {
 			return nil, err
@@ -302,7 +302,7 @@ func (p *account) requestEmail(addr string) {
 
 func (p *account) saveRename(ctx app.Context, e app.Event) {
 	e.PreventDefault()
-	a, id, name := p.flow(), p.renaming, p.renameTo
+	a, id, name := p.actions(), p.renaming, p.renameTo
 	p.task.start("Saving…", func(c context.Context) (func(app.Context), error) {
 		if err := a.RenamePasskey(c, id, name); err != nil {
 			return nil, err
@@ -316,7 +316,7 @@ func (p *account) saveRename(ctx app.Context, e app.Event) {
 }
 
 func (p *account) deletePasskey(id string) {
-	a := p.flow()
+	a := p.actions()
 	p.task.start("Deleting…", func(c context.Context) (func(app.Context), error) {
 		err := a.DeletePasskey(c, id)
 		return func(ctx app.Context) {
@@ -330,7 +330,7 @@ func (p *account) deletePasskey(id string) {
 }
 
 func (p *account) endSessions(ids []string) {
-	a := p.flow()
+	a := p.actions()
 	p.task.start("Ending sessions…", func(c context.Context) (func(app.Context), error) {
 		if err := a.EndSessions(c, ids); err != nil {
 			return nil, err
@@ -345,7 +345,7 @@ func (p *account) endSessions(ids []string) {
 // logoutEverywhere ends every session of the account, this one included:
 // what to do when a device is lost or someone else may have got in.
 func (p *account) logoutEverywhere(ctx app.Context, e app.Event) {
-	a := p.flow()
+	a := p.actions()
 	p.task.start("Logging out everywhere…", func(c context.Context) (func(app.Context), error) {
 		if err := a.LogoutEverywhere(c); err != nil {
 			return nil, err

@@ -177,3 +177,21 @@ func TestEmailLoginOnANewDevice(t *testing.T) {
 		t.Errorf("the page logged problems: %v", p)
 	}
 }
+
+// The link notice names the lifetime EMAIL_LINK_TTL sets, as the API
+// answers it, rather than a fixed "15 minutes".
+func TestLinkNoticeNamesTheConfiguredLifetime(t *testing.T) {
+	t.Parallel()
+	smtp := smtptest.Start(t)
+	in := start(t, map[string]string{"SMTP_URL": smtp.URL(), "MAIL_FROM": "Latchkey <login@latchkey.test>", "EMAIL_LINK_TTL": "20m"})
+	b := newBrowser(t)
+	b.authenticator(true)
+	signUp(b, in.URL, "tess", "tess@example.com")
+	logOut(b)
+	b.do(30*time.Second,
+		chromedp.Navigate(in.URL+"/login"),
+		waitText("#login-hello", "Hello, tess"),
+		chromedp.Click(chromedp.CSS("#login-email")),
+		waitText("#login-notice", "works once, for 20 minutes."),
+	)
+}
