@@ -43,7 +43,7 @@ func (p *account) OnNav(ctx app.Context) {
 	if app.IsServer {
 		return
 	}
-	p.task.attach(ctx)
+	p.task.mount(ctx)
 	ctx.GetState(stateSession, &p.session)
 	p.sessionChanged(ctx)
 }

@@ -52,7 +52,7 @@ func (p *login) OnNav(ctx app.Context) {
 		p.stage = stageIdentify
 		return
 	}
-	p.task.attach(ctx)
+	p.task.mount(ctx)
 	p.stage, p.notice, p.task.Err = stageChecking, "", nil
 	p.task.load(func(c context.Context) func(app.Context) {
 		username, err := flows.Remembered(c)

@@ -52,7 +52,7 @@ func (p *loginEmail) OnNav(ctx app.Context) {
 	if app.IsServer {
 		return
 	}
-	p.task.attach(ctx)
+	p.task.mount(ctx)
 	token := tokenFromFragment(app.Window().Get("location").Get("hash").String())
 	// Drop the token from the address bar and history straight away.
 	app.Window().Get("history").Call("replaceState", nil, "", shared.PageLoginEmail)

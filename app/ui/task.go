@@ -18,8 +18,9 @@ import (
 //   - requests derive from a context that ends when the component
 //     dismounts, so leaving a page cancels what it was waiting for.
 //
-// A page keeps one task, calls mount and dismount from OnMount and
-// OnDismount, and starts flows with start (busy, shown) or load (quiet).
+// A page keeps one task, calls mount from OnMount (and OnNav, if it starts
+// work there: either may come first) and dismount from OnDismount, and
+// starts flows with start (busy, shown) or load (quiet).
 type task struct {
 	flow.Task
 
@@ -28,17 +29,12 @@ type task struct {
 	cancel context.CancelFunc
 }
 
+// mount keeps the component's context; a second call while mounted keeps
+// the running work's context, so nothing started in between is cancelled.
 func (t *task) mount(ctx app.Context) {
-	t.dismount()
 	t.ui = ctx
-	t.ctx, t.cancel = context.WithCancel(ctx)
-}
-
-// attach mounts the task unless it is already: OnNav, which may come
-// before OnMount, gets the component's context too.
-func (t *task) attach(ctx app.Context) {
 	if t.ctx == nil {
-		t.mount(ctx)
+		t.ctx, t.cancel = context.WithCancel(ctx)
 	}
 }
 
