@@ -40,9 +40,9 @@ func linkKey(token string) string {
 // (ActionEmailLink), which counts the name as typed.
 func (s *Service) EmailLogin(ctx context.Context, usernameOrEmail string) error {
 	if strings.TrimSpace(usernameOrEmail) == "" {
-		return FieldError("username_or_email", "Enter your username or email address.")
+		return fieldError("username_or_email", "Enter your username or email address.")
 	}
-	u, err := s.FindUser(ctx, usernameOrEmail)
+	u, err := s.findUser(ctx, usernameOrEmail)
 	if ErrorCode(err) == shared.CodeUserNotFound {
 		return nil
 	}
@@ -179,7 +179,7 @@ func (s *Service) EmailVerify(ctx context.Context, token string, client Client) 
 			u.EmailVerifiedAt = now
 		}
 	}
-	sess, tok, err := s.StartSession(ctx, u, nil, client)
+	sess, tok, err := s.startSession(ctx, u, nil, client)
 	if err != nil {
 		return nil, nil, "", err
 	}

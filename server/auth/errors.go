@@ -33,8 +33,8 @@ func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// FieldError returns an invalid_input error about one request field.
-func FieldError(field, format string, args ...any) *Error {
+// fieldError returns an invalid_input error about one request field.
+func fieldError(field, format string, args ...any) *Error {
 	return &Error{Code: shared.CodeInvalidInput, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 

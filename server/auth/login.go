@@ -13,8 +13,8 @@ import (
 	"github.com/latchkey/latchkey/shared"
 )
 
-// FindUser matches a username or an email address without regard to case.
-func (s *Service) FindUser(ctx context.Context, usernameOrEmail string) (*User, error) {
+// findUser matches a username or an email address without regard to case.
+func (s *Service) findUser(ctx context.Context, usernameOrEmail string) (*User, error) {
 	name := strings.TrimSpace(usernameOrEmail)
 	if name == "" || len(name) > emailMax {
 		return nil, errUserNotFound()
@@ -52,7 +52,7 @@ func (s *Service) LoginBegin(ctx context.Context, req shared.LoginBeginRequest) 
 	if strings.TrimSpace(req.UsernameOrEmail) == "" {
 		assertion, session, err = s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(s.userVerification()))
 	} else {
-		u, ferr := s.FindUser(ctx, req.UsernameOrEmail)
+		u, ferr := s.findUser(ctx, req.UsernameOrEmail)
 		if ferr != nil {
 			if s.opts.EnumerationProtection && ErrorCode(ferr) == shared.CodeUserNotFound {
 				return s.decoyLogin(ctx, req.UsernameOrEmail)
@@ -100,7 +100,7 @@ func (s *Service) LoginFinish(ctx context.Context, req shared.LoginFinishRequest
 	if err != nil {
 		return nil, nil, "", err
 	}
-	sess, token, err := s.StartSession(ctx, u, p, client)
+	sess, token, err := s.startSession(ctx, u, p, client)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -112,7 +112,7 @@ func (s *Service) LoginFinish(ctx context.Context, req shared.LoginFinishRequest
 // ceremony and records the passkey's use.
 func (s *Service) verifyAssertion(ctx context.Context, c *ceremony, raw json.RawMessage) (*User, *Passkey, error) {
 	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil, FieldError("credential", "The credential is missing.")
+		return nil, nil, fieldError("credential", "The credential is missing.")
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(raw)
 	if err != nil {

@@ -35,7 +35,7 @@ var emailDomains = idna.New(
 // compared in its IDNA ASCII form, lower-cased, so "bücher.de",
 // "BÜCHER.de" and "xn--bcher-kva.de" are one.
 //
-// It accepts any string, also ones NormalizeEmail refuses, because it must
+// It accepts any string, also ones normalizeEmail refuses, because it must
 // key addresses stored before the current rules (the migration) and what
 // people type at login. Control and format characters never distinguish two
 // keys: they are invisible, so an address with a zero-width space keys as

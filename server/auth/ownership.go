@@ -164,7 +164,7 @@ func (s *Service) Disown(ctx context.Context, sess *Session, u *User) error {
 // With enumeration protection, an address another account holds gets that
 // account's owner a note instead, and the answer is the same.
 func (s *Service) RequestEmail(ctx context.Context, sess *Session, u *User, address string) error {
-	email, err := NormalizeEmail(address)
+	email, err := normalizeEmail(address)
 	if err != nil {
 		return err
 	}

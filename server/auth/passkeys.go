@@ -151,7 +151,7 @@ func (s *Service) PasskeyFinish(ctx context.Context, sess *Session, u *User, req
 	field, raw := "passkey_name", req.PasskeyName
 	switch {
 	case req.Name != "" && req.PasskeyName != "":
-		return nil, FieldError("name", "Send the passkey's name as passkey_name only; name is its old spelling.")
+		return nil, fieldError("name", "Send the passkey's name as passkey_name only; name is its old spelling.")
 	case req.Name != "":
 		field, raw = "name", req.Name
 	}
@@ -206,7 +206,7 @@ func (s *Service) RenamePasskey(ctx context.Context, u *User, passkeyUID, name s
 		return nil, err
 	}
 	if name == "" {
-		return nil, FieldError("name", "Give the passkey a name.")
+		return nil, fieldError("name", "Give the passkey a name.")
 	}
 	p, err := s.users.RenamePasskey(ctx, u.ID, passkeyUID, name)
 	if errors.Is(err, ErrNotFound) {
@@ -269,7 +269,7 @@ func (s *Service) EndUserSession(ctx context.Context, sess *Session, u *User, id
 	if err != nil {
 		return fmt.Errorf("get session: %w", err)
 	}
-	return s.EndSession(ctx, id)
+	return s.endSession(ctx, id)
 }
 
 // LogoutEverywhere ends every session of the user, this one included.

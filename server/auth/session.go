@@ -25,10 +25,10 @@ func sessionID(token string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// StartSession opens a new session for u and returns it with the token for
+// startSession opens a new session for u and returns it with the token for
 // the cookie. Every login gets a new token; an old one is never reused.
 // passkey is the passkey that authenticated it, nil for an email link.
-func (s *Service) StartSession(ctx context.Context, u *User, passkey *Passkey, client Client) (*Session, string, error) {
+func (s *Service) startSession(ctx context.Context, u *User, passkey *Passkey, client Client) (*Session, string, error) {
 	method, passkeyUID := MethodEmail, ""
 	if passkey != nil {
 		method, passkeyUID = MethodPasskey, passkey.UID
@@ -133,12 +133,12 @@ func (s *Service) EndSessionByToken(ctx context.Context, token string) error {
 	if token == "" || len(token) > 128 {
 		return nil
 	}
-	return s.EndSession(ctx, sessionID(token))
+	return s.endSession(ctx, sessionID(token))
 }
 
-// EndSession destroys a session on the server; its cookie stops working
+// endSession destroys a session on the server; its cookie stops working
 // even if someone kept a copy.
-func (s *Service) EndSession(ctx context.Context, id string) error {
+func (s *Service) endSession(ctx context.Context, id string) error {
 	if err := s.sessions.Delete(ctx, id); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}

@@ -21,7 +21,7 @@ func (s *Service) SignupBegin(ctx context.Context, req shared.SignupBeginRequest
 	if err := ValidateUsername(username); err != nil {
 		return nil, err
 	}
-	email, err := NormalizeEmail(req.Email)
+	email, err := normalizeEmail(req.Email)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (s *Service) SignupFinish(ctx context.Context, req shared.SignupFinishReque
 		return nil, nil, "", err
 	}
 	s.log.InfoContext(ctx, "account created", "user", u.UID, "aaguid", formatAAGUID(p.AAGUID), "email_taken", taken)
-	sess, token, err := s.StartSession(ctx, u, p, client)
+	sess, token, err := s.startSession(ctx, u, p, client)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -166,7 +166,7 @@ func (s *Service) welcomeTaken(ctx context.Context, email string) {
 // the attestation.
 func (s *Service) verifyRegistration(user *waUser, c *ceremony, raw json.RawMessage) (*webauthn.Credential, error) {
 	if len(raw) == 0 || string(raw) == "null" {
-		return nil, FieldError("credential", "The credential is missing.")
+		return nil, fieldError("credential", "The credential is missing.")
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(raw)
 	if err != nil {

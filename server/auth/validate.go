@@ -23,51 +23,51 @@ const (
 func ValidateUsername(u string) error {
 	n := utf8.RuneCountInString(u)
 	if n < usernameMin || n > usernameMax {
-		return FieldError("username", "A username has %d to %d characters.", usernameMin, usernameMax)
+		return fieldError("username", "A username has %d to %d characters.", usernameMin, usernameMax)
 	}
 	for _, r := range u {
 		// ASCII only: lookalike letters from other scripts would let one
 		// person impersonate another ("аdmin" with a Cyrillic а).
 		if r > unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '_' || r == '-') {
-			return FieldError("username", "A username may only hold letters, digits, '.', '_' and '-'.")
+			return fieldError("username", "A username may only hold letters, digits, '.', '_' and '-'.")
 		}
 	}
 	return nil
 }
 
-// NormalizeEmail trims an address, puts it in NFC and checks it: its
+// normalizeEmail trims an address, puts it in NFC and checks it: its
 // syntax, no invisible or control characters (non-ASCII letters are
 // welcome), and a domain that is a valid (possibly internationalised) host
 // name. The address is kept as typed for display, with only the domain
 // lower-cased (the local part is the mailbox owner's business); uniqueness
 // and lookups use EmailKey.
-func NormalizeEmail(e string) (string, error) {
+func normalizeEmail(e string) (string, error) {
 	e = strings.TrimSpace(e)
 	if e == "" {
-		return "", FieldError("email", "Enter your email address.")
+		return "", fieldError("email", "Enter your email address.")
 	}
 	e, ok := nfc(e)
 	if !ok {
-		return "", FieldError("email", "Enter an email address like name@example.com.")
+		return "", fieldError("email", "Enter an email address like name@example.com.")
 	}
 	if len(e) > emailMax {
-		return "", FieldError("email", "That email address is too long.")
+		return "", fieldError("email", "That email address is too long.")
 	}
 	for _, r := range e {
 		if !emailRuneAllowed(r) {
-			return "", FieldError("email", "An email address may not contain invisible or control characters.")
+			return "", fieldError("email", "An email address may not contain invisible or control characters.")
 		}
 	}
 	a, err := mail.ParseAddress(e)
 	if err != nil || a.Address != e || a.Name != "" {
-		return "", FieldError("email", "Enter an email address like name@example.com.")
+		return "", fieldError("email", "Enter an email address like name@example.com.")
 	}
 	local, domain, _ := strings.Cut(e, "@")
 	if local == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.ContainsAny(domain, "[]") {
-		return "", FieldError("email", "Enter an email address like name@example.com.")
+		return "", fieldError("email", "Enter an email address like name@example.com.")
 	}
 	if _, err := emailDomains.ToASCII(domain); err != nil {
-		return "", FieldError("email", "Enter an email address like name@example.com.")
+		return "", fieldError("email", "Enter an email address like name@example.com.")
 	}
 	return local + "@" + strings.ToLower(domain), nil
 }
@@ -78,14 +78,14 @@ func NormalizeEmail(e string) (string, error) {
 func cleanText(field, label, v string, max int) (string, error) {
 	v, ok := nfc(strings.TrimSpace(v))
 	if !ok {
-		return "", FieldError(field, "%s is not valid text.", label)
+		return "", fieldError(field, "%s is not valid text.", label)
 	}
 	if utf8.RuneCountInString(v) > max {
-		return "", FieldError(field, "%s may have at most %d characters.", label, max)
+		return "", fieldError(field, "%s may have at most %d characters.", label, max)
 	}
 	for _, r := range v {
 		if problem := textRuneProblem(r); problem != "" {
-			return "", FieldError(field, "%s may not contain %s.", label, problem)
+			return "", fieldError(field, "%s may not contain %s.", label, problem)
 		}
 	}
 	return v, nil

@@ -1,0 +1,4 @@
+package auth
+
+// Hooks for the tests in package auth_test.
+var NormalizeEmail = normalizeEmail
