@@ -28,6 +28,16 @@ const (
 	CodeInternal           = "internal"
 )
 
+// Codes is every code above. A new code goes in both lists; the server's
+// tests then insist it has an HTTP status.
+var Codes = []string{
+	CodeInvalidInput, CodeUnsupportedMedia, CodeBodyTooLarge, CodeNotFound,
+	CodeMethodNotAllowed, CodeUsernameTaken, CodeEmailTaken, CodeCeremonyInvalid,
+	CodeCredentialRejected, CodeUserNotFound, CodeNotRemembered, CodeUnauthenticated,
+	CodeReauthRequired, CodeLastPasskey, CodeLimitReached, CodeTokenInvalid,
+	CodeRateLimited, CodeForbidden, CodeUnavailable, CodeBusy, CodeInternal,
+}
+
 // ErrorBody is the body of every API error:
 // {"error": {"code": "...", "message": "...", "field": "..."}}.
 type ErrorBody struct {

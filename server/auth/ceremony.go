@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/go-webauthn/webauthn/webauthn"
-	"github.com/latchkey/latchkey/shared"
 )
 
 // Kinds of ceremony. A ceremony begun as one kind can only be finished as
@@ -65,7 +64,7 @@ func (s *Service) putCeremony(ctx context.Context, c *ceremony) (string, error) 
 func (s *Service) putChallenge(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	err := s.challenges.Put(ctx, key, value, ttl)
 	if errors.Is(err, ErrFull) {
-		return &Error{Code: shared.CodeBusy, Message: "Too many sign-ins are in progress; try again in a moment.", Err: err}
+		return errBusy(err)
 	}
 	if err != nil {
 		return fmt.Errorf("store challenge: %w", err)
@@ -76,7 +75,7 @@ func (s *Service) putChallenge(ctx context.Context, key string, value []byte, tt
 // takeCeremony consumes the ceremony: whatever happens next, the id and its
 // challenge cannot be used again.
 func (s *Service) takeCeremony(ctx context.Context, id, kind string) (*ceremony, error) {
-	invalid := Errorf(codeCeremonyInvalid, "This sign-in attempt has expired or was already used. Please start again.")
+	invalid := errCeremonyInvalid(nil)
 	if id == "" || len(id) > 128 {
 		return nil, invalid
 	}

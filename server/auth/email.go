@@ -40,7 +40,7 @@ func linkKey(token string) string {
 // (ActionEmailLink), which counts the name as typed.
 func (s *Service) EmailLogin(ctx context.Context, usernameOrEmail string) error {
 	if strings.TrimSpace(usernameOrEmail) == "" {
-		return fieldError("username_or_email", "Enter your username or email address.")
+		return errUsernameOrEmailMissing()
 	}
 	u, err := s.findUser(ctx, usernameOrEmail)
 	if ErrorCode(err) == shared.CodeUserNotFound {
@@ -104,10 +104,6 @@ func (s *Service) EmailLinkTTL() time.Duration { return s.opts.EmailLinkTTL }
 // WaitForMail blocks until login links being sent have gone out (for
 // shutdown and tests).
 func (s *Service) WaitForMail() { s.sending.Wait() }
-
-func errLinkInvalid() *Error {
-	return Errorf(shared.CodeTokenInvalid, "This login link is invalid, already used or expired. Please ask for a new one.")
-}
 
 // readLink returns a live link's state and its user: consuming the link
 // (take) or leaving it usable (peek). Every failure, whatever its cause, is

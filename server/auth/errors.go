@@ -17,6 +17,10 @@ type Error struct {
 	Field string
 	// Err is developer detail (a library error, say); logged, never returned.
 	Err error
+	// Status is the HTTP status where the code's usual one (the edge's
+	// table) does not fit: a rejected passkey is a bad request at sign-up
+	// but a failed authentication (401) at login. Zero means the table's.
+	Status int
 }
 
 func (e *Error) Error() string {
@@ -27,16 +31,6 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
-
-// Errorf returns an *Error with a formatted message.
-func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-// fieldError returns an invalid_input error about one request field.
-func fieldError(field, format string, args ...any) *Error {
-	return &Error{Code: shared.CodeInvalidInput, Field: field, Message: fmt.Sprintf(format, args...)}
-}
 
 // ErrorCode returns the code of the first *Error in err's chain, or
 // shared.CodeInternal.

@@ -94,11 +94,11 @@ func (s *Service) LoginFinish(ctx context.Context, req shared.LoginFinishRequest
 		return nil, nil, "", err
 	}
 	if c.Decoy {
-		return nil, nil, "", rejected(errors.New("login for a name without an account"))
+		return nil, nil, "", failedLogin(rejected(errors.New("login for a name without an account")))
 	}
 	u, p, err := s.verifyAssertion(ctx, c, req.Credential)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", failedLogin(err)
 	}
 	sess, token, err := s.startSession(ctx, u, p, client)
 	if err != nil {
@@ -112,7 +112,7 @@ func (s *Service) LoginFinish(ctx context.Context, req shared.LoginFinishRequest
 // ceremony and records the passkey's use.
 func (s *Service) verifyAssertion(ctx context.Context, c *ceremony, raw json.RawMessage) (*User, *Passkey, error) {
 	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil, fieldError("credential", "The credential is missing.")
+		return nil, nil, errCredentialMissing()
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(raw)
 	if err != nil {
@@ -172,7 +172,7 @@ func (s *Service) verifyAssertion(ctx context.Context, c *ceremony, raw json.Raw
 	}
 	flags := parsed.Response.AuthenticatorData.Flags
 	if err := s.users.RecordPasskeyUse(ctx, p.ID, count, flags.HasBackupState(), s.opts.Now().UTC()); err != nil {
-		if ErrorCode(err) == codeCredentialRejected {
+		if ErrorCode(err) == shared.CodeCredentialRejected {
 			s.log.WarnContext(ctx, "sign count raced or went backwards: possible cloned authenticator", "user", u.UID, "passkey", p.UID)
 		}
 		return nil, nil, err
@@ -241,18 +241,14 @@ func toWebAuthn(p Passkey) webauthn.Credential {
 // Remembered returns the user a remembered-user cookie names.
 func (s *Service) Remembered(ctx context.Context, uid string) (*User, error) {
 	if uid == "" || len(uid) > 64 {
-		return nil, Errorf(shared.CodeNotRemembered, "No user is remembered on this device.")
+		return nil, errNotRemembered()
 	}
 	u, err := s.users.UserByUID(ctx, uid)
 	if errors.Is(err, ErrNotFound) {
-		return nil, Errorf(shared.CodeNotRemembered, "No user is remembered on this device.")
+		return nil, errNotRemembered()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("remembered user: %w", err)
 	}
 	return u, nil
-}
-
-func errUserNotFound() *Error {
-	return &Error{Code: shared.CodeUserNotFound, Field: "username_or_email", Message: "No matching user found"}
 }

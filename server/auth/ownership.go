@@ -133,7 +133,7 @@ func (s *Service) MayDisown(ctx context.Context, sess *Session) (bool, error) {
 // proved its address and says it is not theirs: passkeys with the user, then
 // every session through EndAllSessions. Without the grant the answer is 403.
 func (s *Service) Disown(ctx context.Context, sess *Session, u *User) error {
-	refused := Errorf(shared.CodeForbidden, "Only the login link that confirmed this address can delete the account this way, and only for a few minutes after it was used.")
+	refused := errDisownRefused()
 	if sess.Method != MethodEmail || sess.UserID != u.ID {
 		return refused
 	}
@@ -183,7 +183,7 @@ func (s *Service) RequestEmail(ctx context.Context, sess *Session, u *User, addr
 		return fmt.Errorf("look up email: %w", err)
 	case holder.ID != u.ID:
 		if !s.opts.EnumerationProtection {
-			return errEmailTaken()
+			return EmailTaken(nil)
 		}
 		return s.sendExists(ctx, email, holder)
 	default:

@@ -42,7 +42,7 @@ func (s *Service) requireTrustedAuth(ctx context.Context, sess *Session, u *User
 		return err
 	}
 	if sess.Method != MethodPasskey || sess.PasskeyUID == "" {
-		return &Error{Code: shared.CodeReauthRequired, Message: "You logged in with an email link. For your security, confirm it's you with a passkey you already had."}
+		return errReauthEmailLogin()
 	}
 	keys, err := s.users.Passkeys(ctx, u.ID)
 	if err != nil {
@@ -53,18 +53,12 @@ func (s *Service) requireTrustedAuth(ctx context.Context, sess *Session, u *User
 			continue
 		}
 		if p.Provisional(s.opts.Now()) {
-			return &Error{Code: shared.CodeReauthRequired, Message: fmt.Sprintf(
-				"The passkey you logged in with was added through an email login and can't do this until %s. Confirm it's you with another of your passkeys.",
-				p.ProvisionalUntil.UTC().Format("2 Jan 2006, 15:04 MST"))}
+			return errReauthProvisional(p.ProvisionalUntil)
 		}
 		return nil
 	}
 	// The session's passkey has been deleted since.
 	return errReauthRequired()
-}
-
-func errReauthRequired() *Error {
-	return Errorf(shared.CodeReauthRequired, "For your security, confirm it's you with a passkey first.")
 }
 
 // openCeremonyPrefix keys the one add-passkey ceremony a session may have
@@ -132,8 +126,7 @@ func (s *Service) PasskeyFinish(ctx context.Context, sess *Session, u *User, req
 		return nil, err
 	}
 	if c.UserID != u.ID || c.SessionID != sess.ID {
-		return nil, &Error{Code: codeCeremonyInvalid, Message: "This sign-in attempt has expired or was already used. Please start again.",
-			Err: errors.New("add-passkey ceremony finished by another session")}
+		return nil, errCeremonyInvalid(errors.New("add-passkey ceremony finished by another session"))
 	}
 	// Two begins racing can both store a ceremony; only the one the session
 	// points at may finish.
@@ -142,8 +135,7 @@ func (s *Service) PasskeyFinish(ctx context.Context, sess *Session, u *User, req
 		return nil, fmt.Errorf("find the open ceremony: %w", err)
 	}
 	if string(open) != req.Ceremony {
-		return nil, &Error{Code: codeCeremonyInvalid, Message: "This sign-in attempt has expired or was already used. Please start again.",
-			Err: errors.New("add-passkey ceremony replaced by a newer one")}
+		return nil, errCeremonyInvalid(errors.New("add-passkey ceremony replaced by a newer one"))
 	}
 	if err := s.requireRecentAuth(sess); err != nil {
 		return nil, err
@@ -151,7 +143,7 @@ func (s *Service) PasskeyFinish(ctx context.Context, sess *Session, u *User, req
 	field, raw := "passkey_name", req.PasskeyName
 	switch {
 	case req.Name != "" && req.PasskeyName != "":
-		return nil, fieldError("name", "Send the passkey's name as passkey_name only; name is its old spelling.")
+		return nil, errPasskeyNameTwice()
 	case req.Name != "":
 		field, raw = "name", req.Name
 	}
@@ -186,10 +178,6 @@ func (s *Service) PasskeyFinish(ctx context.Context, sess *Session, u *User, req
 	return p, nil
 }
 
-func errTooManyPasskeys() *Error {
-	return Errorf(shared.CodeLimitReached, "An account can hold at most %d passkeys. Delete one you no longer use first.", MaxPasskeys)
-}
-
 // Passkeys lists the user's passkeys, oldest first.
 func (s *Service) Passkeys(ctx context.Context, u *User) ([]Passkey, error) {
 	keys, err := s.users.Passkeys(ctx, u.ID)
@@ -206,7 +194,7 @@ func (s *Service) RenamePasskey(ctx context.Context, u *User, passkeyUID, name s
 		return nil, err
 	}
 	if name == "" {
-		return nil, fieldError("name", "Give the passkey a name.")
+		return nil, errPasskeyNameMissing()
 	}
 	p, err := s.users.RenamePasskey(ctx, u.ID, passkeyUID, name)
 	if errors.Is(err, ErrNotFound) {
@@ -230,10 +218,6 @@ func (s *Service) DeletePasskey(ctx context.Context, sess *Session, u *User, pas
 	}
 	s.log.InfoContext(ctx, "passkey deleted", "user", u.UID, "passkey", passkeyUID)
 	return s.endSessionsWhere(ctx, u.ID, func(x Session) bool { return x.PasskeyUID == passkeyUID })
-}
-
-func errPasskeyNotFound() *Error {
-	return Errorf(shared.CodeNotFound, "No such passkey on your account.")
 }
 
 // Sessions lists the user's live sessions, newest first.
@@ -264,7 +248,7 @@ func (s *Service) EndUserSession(ctx context.Context, sess *Session, u *User, id
 	}
 	other, err := s.sessions.Get(ctx, id)
 	if errors.Is(err, ErrNotFound) || (err == nil && other.UserID != u.ID) {
-		return Errorf(shared.CodeNotFound, "No such session.")
+		return errSessionNotFound()
 	}
 	if err != nil {
 		return fmt.Errorf("get session: %w", err)

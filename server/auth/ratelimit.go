@@ -9,8 +9,6 @@ import (
 	"math"
 	"net/netip"
 	"time"
-
-	"github.com/latchkey/latchkey/shared"
 )
 
 // The rate limits, by name. Each is declared once, here, with its default;
@@ -166,18 +164,14 @@ func (t *Throttle) Allow(ctx context.Context, action Action, addr, name string) 
 		allowed, retry, err := t.limiter.Allow(ctx, string(action)+":"+key, l)
 		if err != nil {
 			if failClosed[action] {
-				return &Error{Code: shared.CodeUnavailable,
-					Message: "Login links cannot be sent right now. Please try again in a few minutes.",
-					Err:     fmt.Errorf("rate limiter unavailable: %w", err)}
+				return errLinksUnavailable(fmt.Errorf("rate limiter unavailable: %w", err))
 			}
 			t.log.ErrorContext(ctx, "rate limiter unavailable; allowing the request", "action", action, "err", err)
 			return nil
 		}
 		if !allowed {
 			ra := RetryAfter(retry)
-			return &Error{Code: shared.CodeRateLimited,
-				Message: fmt.Sprintf("Too many attempts. Please wait %s and try again.", humanSeconds(ra.Seconds())),
-				Err:     fmt.Errorf("limit %s (%d per %v) reached: %w", r.limit, l.Events, l.Per, ra)}
+			return errRateLimited(humanSeconds(ra.Seconds()), fmt.Errorf("limit %s (%d per %v) reached: %w", r.limit, l.Events, l.Per, ra))
 		}
 	}
 	return nil

@@ -186,5 +186,5 @@ func rejected(err error) *Error {
 		}
 		detail = fmt.Errorf("%s: %s (%s)", pe.Type, pe.Details, info)
 	}
-	return &Error{Code: codeCredentialRejected, Message: "The passkey could not be verified. Please try again.", Err: detail}
+	return credentialRejected(detail)
 }

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/latchkey/latchkey/shared"
 )
 
 // touchEvery limits how often a session's last-seen time is written: once a
@@ -88,7 +86,7 @@ func (s *Service) sessionTTL(sess *Session, now time.Time) time.Duration {
 // Authenticate returns the live session a cookie token names, with its
 // user. Anything else is unauthenticated.
 func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *User, error) {
-	unauth := Errorf(shared.CodeUnauthenticated, "Please log in.")
+	unauth := errUnauthenticated()
 	if token == "" || len(token) > 128 {
 		return nil, nil, unauth
 	}

@@ -35,7 +35,7 @@ func (s *Service) SignupBegin(ctx context.Context, req shared.SignupBeginRequest
 	// Taken names are refused before the passkey prompt appears; the
 	// database checks again at finish, where a race is settled for good.
 	if _, err := s.users.UserByUsername(ctx, username); err == nil {
-		return nil, errUsernameTaken()
+		return nil, UsernameTaken(nil)
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("look up username: %w", err)
 	}
@@ -43,7 +43,7 @@ func (s *Service) SignupBegin(ctx context.Context, req shared.SignupBeginRequest
 	// sign-up goes on and SignupFinish tells the address's owner instead.
 	if !s.opts.EnumerationProtection {
 		if _, err := s.userByEmail(ctx, email); err == nil {
-			return nil, errEmailTaken()
+			return nil, EmailTaken(nil)
 		} else if !errors.Is(err, ErrNotFound) {
 			return nil, fmt.Errorf("look up email: %w", err)
 		}
@@ -166,7 +166,7 @@ func (s *Service) welcomeTaken(ctx context.Context, email string) {
 // the attestation.
 func (s *Service) verifyRegistration(user *waUser, c *ceremony, raw json.RawMessage) (*webauthn.Credential, error) {
 	if len(raw) == 0 || string(raw) == "null" {
-		return nil, fieldError("credential", "The credential is missing.")
+		return nil, errCredentialMissing()
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(raw)
 	if err != nil {
@@ -201,12 +201,4 @@ func newPasskey(cred *webauthn.Credential, name string, client Client, now time.
 		p.Name = defaultPasskeyName(p.AAGUID, client.UserAgent)
 	}
 	return p
-}
-
-func errUsernameTaken() *Error {
-	return &Error{Code: shared.CodeUsernameTaken, Field: "username", Message: "That username is taken. Please choose another."}
-}
-
-func errEmailTaken() *Error {
-	return &Error{Code: shared.CodeEmailTaken, Field: "email", Message: "An account with that email address already exists. Log in instead?"}
 }

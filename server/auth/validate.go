@@ -23,13 +23,13 @@ const (
 func ValidateUsername(u string) error {
 	n := utf8.RuneCountInString(u)
 	if n < usernameMin || n > usernameMax {
-		return fieldError("username", "A username has %d to %d characters.", usernameMin, usernameMax)
+		return errUsernameLength()
 	}
 	for _, r := range u {
 		// ASCII only: lookalike letters from other scripts would let one
 		// person impersonate another ("аdmin" with a Cyrillic а).
 		if r > unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '_' || r == '-') {
-			return fieldError("username", "A username may only hold letters, digits, '.', '_' and '-'.")
+			return errUsernameChars()
 		}
 	}
 	return nil
@@ -44,30 +44,30 @@ func ValidateUsername(u string) error {
 func normalizeEmail(e string) (string, error) {
 	e = strings.TrimSpace(e)
 	if e == "" {
-		return "", fieldError("email", "Enter your email address.")
+		return "", errEmailMissing()
 	}
 	e, ok := nfc(e)
 	if !ok {
-		return "", fieldError("email", "Enter an email address like name@example.com.")
+		return "", errEmailMalformed()
 	}
 	if len(e) > emailMax {
-		return "", fieldError("email", "That email address is too long.")
+		return "", errEmailTooLong()
 	}
 	for _, r := range e {
 		if !emailRuneAllowed(r) {
-			return "", fieldError("email", "An email address may not contain invisible or control characters.")
+			return "", errEmailInvisible()
 		}
 	}
 	a, err := mail.ParseAddress(e)
 	if err != nil || a.Address != e || a.Name != "" {
-		return "", fieldError("email", "Enter an email address like name@example.com.")
+		return "", errEmailMalformed()
 	}
 	local, domain, _ := strings.Cut(e, "@")
 	if local == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.ContainsAny(domain, "[]") {
-		return "", fieldError("email", "Enter an email address like name@example.com.")
+		return "", errEmailMalformed()
 	}
 	if _, err := emailDomains.ToASCII(domain); err != nil {
-		return "", fieldError("email", "Enter an email address like name@example.com.")
+		return "", errEmailMalformed()
 	}
 	return local + "@" + strings.ToLower(domain), nil
 }
@@ -78,14 +78,14 @@ func normalizeEmail(e string) (string, error) {
 func cleanText(field, label, v string, max int) (string, error) {
 	v, ok := nfc(strings.TrimSpace(v))
 	if !ok {
-		return "", fieldError(field, "%s is not valid text.", label)
+		return "", errTextInvalid(field, label)
 	}
 	if utf8.RuneCountInString(v) > max {
-		return "", fieldError(field, "%s may have at most %d characters.", label, max)
+		return "", errTextTooLong(field, label, max)
 	}
 	for _, r := range v {
 		if problem := textRuneProblem(r); problem != "" {
-			return "", fieldError(field, "%s may not contain %s.", label, problem)
+			return "", errTextForbidden(field, label, problem)
 		}
 	}
 	return v, nil

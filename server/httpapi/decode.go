@@ -13,7 +13,6 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/latchkey/latchkey/server/auth"
-	"github.com/latchkey/latchkey/shared"
 )
 
 // maxBody bounds every request body; the largest legitimate one is a
@@ -43,7 +42,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" || r.ContentLength != 0 {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
-			return auth.Errorf(shared.CodeUnsupportedMedia, "Send the request body as JSON (Content-Type: application/json).")
+			return auth.UnsupportedMediaType()
 		}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
@@ -61,7 +60,7 @@ func decodeJSON(body io.Reader, v any) error {
 	}
 	// A null or an array must not pass for an empty request.
 	if raw.Kind() != '{' {
-		return auth.Errorf(shared.CodeInvalidInput, "The request body must be a JSON object.")
+		return auth.BodyNotObject()
 	}
 	if err := json.Unmarshal(raw, v, decodeOptions); err != nil {
 		return decodeError(err)
@@ -71,7 +70,7 @@ func decodeJSON(body io.Reader, v any) error {
 		if errors.As(err, &mbe) {
 			return decodeError(err)
 		}
-		return auth.Errorf(shared.CodeInvalidInput, "The request body must hold a single JSON object.")
+		return auth.BodyNotSingle()
 	}
 	return nil
 }
@@ -96,28 +95,28 @@ func decodeError(err error) error {
 	)
 	switch {
 	case errors.As(err, &mbe):
-		return auth.Errorf(shared.CodeBodyTooLarge, "The request body is larger than %d KiB.", maxBody>>10)
+		return auth.BodyTooLarge(maxBody)
 	case errors.Is(err, io.EOF):
-		return auth.Errorf(shared.CodeInvalidInput, "The request body is empty; send a JSON object.")
+		return auth.BodyEmpty()
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return auth.Errorf(shared.CodeInvalidInput, "The request body is cut short.")
+		return auth.BodyCutShort()
 	case errors.As(err, &se) && errors.Is(se.Err, jsontext.ErrDuplicateName):
 		name := fieldName(se.JSONPointer)
-		return &auth.Error{Code: shared.CodeInvalidInput, Field: name, Message: fmt.Sprintf("Field %q appears more than once.", name)}
+		return auth.DuplicateField(name)
 	case errors.As(err, &se) && errors.Is(se.Err, errInvalidUTF8):
-		return auth.Errorf(shared.CodeInvalidInput, "The request body is not valid UTF-8 (at byte %d).", se.ByteOffset)
+		return auth.BodyNotUTF8(se.ByteOffset)
 	case errors.As(err, &se):
-		return auth.Errorf(shared.CodeInvalidInput, "The request body is not valid JSON (at byte %d).", se.ByteOffset)
+		return auth.BodyNotJSON(se.ByteOffset)
 	case errors.As(err, &te) && errors.Is(te.Err, json.ErrUnknownName):
 		name := fieldName(te.JSONPointer)
-		return &auth.Error{Code: shared.CodeInvalidInput, Field: name, Message: fmt.Sprintf("Unknown field %q.", name)}
+		return auth.UnknownField(name)
 	case errors.As(err, &te):
 		if name := fieldName(te.JSONPointer); name != "" && te.GoType != nil {
-			return &auth.Error{Code: shared.CodeInvalidInput, Field: name, Message: fmt.Sprintf("%s must be a %s.", name, jsonKind(te.GoType.Kind()))}
+			return auth.FieldWrongType(name, jsonKind(te.GoType.Kind()))
 		}
-		return auth.Errorf(shared.CodeInvalidInput, "The request body must be a JSON object.")
+		return auth.BodyNotObject()
 	}
-	return &auth.Error{Code: shared.CodeInvalidInput, Message: "The request body could not be read.", Err: err}
+	return auth.BodyUnreadable(err)
 }
 
 // fieldName turns a JSON Pointer such as /credential/response into the

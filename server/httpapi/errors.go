@@ -36,24 +36,6 @@ var statusOf = map[string]int{
 	shared.CodeInternal:           http.StatusInternalServerError,
 }
 
-// statusError lets a handler pick a status for a code whose status depends
-// on the route (a rejected credential is 400 at sign-up, 401 at login).
-type statusError struct {
-	status int
-	err    error
-}
-
-func (e *statusError) Error() string { return e.err.Error() }
-func (e *statusError) Unwrap() error { return e.err }
-
-// withStatus overrides the status table for err.
-func withStatus(status int, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &statusError{status: status, err: err}
-}
-
 // handlerFunc is an HTTP handler that returns its failure.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
@@ -75,9 +57,10 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	var se *statusError
-	if errors.As(err, &se) {
-		status = se.status
+	if ae != nil && ae.Status != 0 {
+		// Set where the error was made, for a code whose status depends
+		// on the flow (a rejected passkey is 401 at login only).
+		status = ae.Status
 	}
 	log := logger(r.Context())
 	switch {

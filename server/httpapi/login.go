@@ -29,10 +29,6 @@ func (s *Server) loginFinish(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u, sess, token, err := s.opts.Auth.LoginFinish(r.Context(), req, s.client(r))
-	if auth.ErrorCode(err) == shared.CodeCredentialRejected {
-		// At login a rejected passkey is a failed authentication.
-		return withStatus(http.StatusUnauthorized, err)
-	}
 	if err != nil {
 		return err
 	}

@@ -74,7 +74,7 @@ func New(opts Options) *Server {
 		_ = cop.AddTrustedOrigin(opts.Origin)
 	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, auth.Errorf(shared.CodeForbidden, "Cross-origin request refused."))
+		writeError(w, r, auth.CrossOrigin())
 	}))
 	s.h = observe(opts.Logger, securityHeaders(opts.Secure, cop.Handler(s.mux)))
 	return s
@@ -110,7 +110,7 @@ func (s *Server) routes() {
 	}
 	// Unknown API paths get a JSON 404 rather than the app's HTML.
 	s.mux.Handle("/api/", handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		return auth.Errorf(shared.CodeNotFound, "No API endpoint %s %s.", r.Method, r.URL.Path)
+		return auth.NoEndpoint(r.Method, r.URL.Path)
 	}))
 	if s.opts.PWA != nil {
 		// "/" rather than "GET /": a method-only pattern would conflict
@@ -118,7 +118,7 @@ func (s *Server) routes() {
 		s.mux.Handle("/", handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
 				w.Header().Set("Allow", "GET, HEAD")
-				return auth.Errorf(shared.CodeMethodNotAllowed, "Pages only answer GET.")
+				return auth.PagesOnlyGET()
 			}
 			s.opts.PWA.ServeHTTP(w, r)
 			return nil

@@ -11,7 +11,6 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/latchkey/latchkey/server/auth"
-	"github.com/latchkey/latchkey/shared"
 )
 
 // uniqueViolation ties a uniqueness rule to the error a person sees when
@@ -24,15 +23,9 @@ type uniqueViolation struct {
 }
 
 var uniqueViolations = []uniqueViolation{
-	{"users_username_lower_key", "index 'users_username_lower_key'", func(cause error) *auth.Error {
-		return &auth.Error{Code: shared.CodeUsernameTaken, Field: "username", Message: "That username is taken.", Err: cause}
-	}},
-	{"users_email_key_key", "users.email_key", func(cause error) *auth.Error {
-		return &auth.Error{Code: shared.CodeEmailTaken, Field: "email", Message: "An account with that email already exists.", Err: cause}
-	}},
-	{"passkeys_credential_id_key", "passkeys.credential_id", func(cause error) *auth.Error {
-		return &auth.Error{Code: shared.CodeCredentialRejected, Message: "This passkey is already registered.", Err: cause}
-	}},
+	{"users_username_lower_key", "index 'users_username_lower_key'", auth.UsernameTaken},
+	{"users_email_key_key", "users.email_key", auth.EmailTaken},
+	{"passkeys_credential_id_key", "passkeys.credential_id", auth.PasskeyRegistered},
 }
 
 // mapError gives err the meaning callers branch on: an *auth.Error for a

@@ -12,7 +12,6 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/latchkey/latchkey/server/auth"
-	"github.com/latchkey/latchkey/shared"
 )
 
 // CreateUser implements auth.UserStore.
@@ -174,11 +173,7 @@ func (s *Store) RecordPasskeyUse(ctx context.Context, passkeyID int64, signCount
 	if !exists {
 		return fmt.Errorf("bunstore: record passkey use: passkey %d: %w", passkeyID, auth.ErrNotFound)
 	}
-	return &auth.Error{
-		Code:    shared.CodeCredentialRejected,
-		Message: "This passkey's signature counter went backwards; it may have been cloned.",
-		Err:     fmt.Errorf("passkey %d: sign count %d not above the stored one", passkeyID, signCount),
-	}
+	return auth.SignCountRefused(fmt.Errorf("passkey %d: sign count %d not above the stored one", passkeyID, signCount))
 }
 
 // RenamePasskey implements auth.UserStore.
@@ -224,7 +219,7 @@ func (s *Store) DeletePasskey(ctx context.Context, userID int64, passkeyUID stri
 			return err
 		}
 		if n <= 1 {
-			return &auth.Error{Code: shared.CodeLastPasskey, Message: "You can't delete your only passkey."}
+			return auth.LastPasskey()
 		}
 		_, err = tx.NewDelete().Model((*passkeyRow)(nil)).Where("id = ?", id).Exec(ctx)
 		return err
