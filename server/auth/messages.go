@@ -16,6 +16,10 @@ import (
 // reads the same, whichever layer (domain, store, edge) finds it. cause is
 // developer detail: logged, never sent.
 
+// InternalMessage is all a client sees of an error that is not an *Error:
+// the detail goes to the log.
+const InternalMessage = "Something went wrong on our side. Please try again."
+
 // newError is the one place an *Error is put together.
 func newError(code, field string, cause error, format string, args ...any) *Error {
 	msg := format

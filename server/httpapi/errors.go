@@ -48,7 +48,7 @@ func (h handlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // writeError answers with {"error": {...}}. An error without a code is
 // internal: logged in full with the request id, shown as a plain sentence.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	body := shared.APIError{Code: shared.CodeInternal, Message: "Something went wrong on our side. Please try again."}
+	body := shared.APIError{Code: shared.CodeInternal, Message: auth.InternalMessage}
 	var ae *auth.Error
 	if errors.As(err, &ae) {
 		body.Code, body.Message, body.Field = ae.Code, ae.Message, ae.Field
