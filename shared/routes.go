@@ -1,5 +1,10 @@
 package shared
 
+import (
+	"net/url"
+	"strings"
+)
+
 // Page routes, declared once for the server's prerenderer and the wasm router.
 const (
 	PageHome       = "/"
@@ -38,3 +43,56 @@ const (
 	HealthLive           = "/healthz"
 	HealthReady          = "/readyz"
 )
+
+// Route is one API endpoint: its method with its path. The server's mux
+// registers Routes and the client calls these values, so the two cannot
+// disagree about either.
+type Route struct {
+	Method string
+	Path   string
+}
+
+// Pattern is the route as a net/http ServeMux pattern: "POST /api/logout".
+func (r Route) Pattern() string { return r.Method + " " + r.Path }
+
+// With fills the route's {id} with id, escaped for a path.
+func (r Route) With(id string) Route {
+	r.Path = strings.Replace(r.Path, "{id}", url.PathEscape(id), 1)
+	return r
+}
+
+// Every API route; see "Adding an API route" in the README.
+var (
+	RouteSignupBegin       = Route{"POST", APISignupBegin}
+	RouteSignupFinish      = Route{"POST", APISignupFinish}
+	RouteLoginBegin        = Route{"POST", APILoginBegin}
+	RouteLoginFinish       = Route{"POST", APILoginFinish}
+	RouteLoginRemembered   = Route{"GET", APILoginRemembered}
+	RouteLoginForget       = Route{"POST", APILoginForget}
+	RouteLoginEmail        = Route{"POST", APILoginEmail}
+	RouteLoginEmailVerify  = Route{"POST", APILoginEmailVerify}
+	RouteLoginEmailAccount = Route{"POST", APILoginEmailAccount}
+	RouteAccountEmail      = Route{"POST", APIAccountEmail}
+	RouteAccountDisown     = Route{"POST", APIAccountDisown}
+	RouteMe                = Route{"GET", APIMe}
+	RouteLogout            = Route{"POST", APILogout}
+	RoutePasskeys          = Route{"GET", APIPasskeys}
+	RoutePasskeysBegin     = Route{"POST", APIPasskeysBegin}
+	RoutePasskeysFinish    = Route{"POST", APIPasskeysFinish}
+	RoutePasskeyRename     = Route{"PATCH", APIPasskey}
+	RoutePasskeyDelete     = Route{"DELETE", APIPasskey}
+	RouteSessions          = Route{"GET", APISessions}
+	RouteSessionEnd        = Route{"DELETE", APISession}
+	RouteSessionsEnd       = Route{"DELETE", APISessions}
+)
+
+// Routes lists every API route; the server serves exactly these.
+var Routes = []Route{
+	RouteSignupBegin, RouteSignupFinish,
+	RouteLoginBegin, RouteLoginFinish, RouteLoginRemembered, RouteLoginForget,
+	RouteLoginEmail, RouteLoginEmailVerify, RouteLoginEmailAccount,
+	RouteAccountEmail, RouteAccountDisown,
+	RouteMe, RouteLogout,
+	RoutePasskeys, RoutePasskeysBegin, RoutePasskeysFinish, RoutePasskeyRename, RoutePasskeyDelete,
+	RouteSessions, RouteSessionEnd, RouteSessionsEnd,
+}

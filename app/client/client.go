@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 
 	"github.com/latchkey/latchkey/shared"
 )
@@ -43,7 +41,8 @@ func Code(err error) string {
 	return ""
 }
 
-func (c *Client) call(ctx context.Context, method, path string, in, out any) error {
+func (c *Client) call(ctx context.Context, rt shared.Route, in, out any) error {
+	method, path := rt.Method, rt.Path
 	var body []byte
 	if in != nil {
 		var err error
@@ -74,36 +73,36 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 // SignupBegin starts a sign-up ceremony.
 func (c *Client) SignupBegin(ctx context.Context, req shared.SignupBeginRequest) (*shared.CeremonyResponse, error) {
 	var out shared.CeremonyResponse
-	return &out, c.call(ctx, "POST", shared.APISignupBegin, req, &out)
+	return &out, c.call(ctx, shared.RouteSignupBegin, req, &out)
 }
 
 // SignupFinish completes a sign-up and starts a session.
 func (c *Client) SignupFinish(ctx context.Context, req shared.SignupFinishRequest) (*shared.UserResponse, error) {
 	var out shared.UserResponse
-	return &out, c.call(ctx, "POST", shared.APISignupFinish, req, &out)
+	return &out, c.call(ctx, shared.RouteSignupFinish, req, &out)
 }
 
 // LoginBegin starts a login; an empty name starts a discoverable login.
 func (c *Client) LoginBegin(ctx context.Context, req shared.LoginBeginRequest) (*shared.CeremonyResponse, error) {
 	var out shared.CeremonyResponse
-	return &out, c.call(ctx, "POST", shared.APILoginBegin, req, &out)
+	return &out, c.call(ctx, shared.RouteLoginBegin, req, &out)
 }
 
 // LoginFinish completes a login and starts a session.
 func (c *Client) LoginFinish(ctx context.Context, req shared.LoginFinishRequest) (*shared.UserResponse, error) {
 	var out shared.UserResponse
-	return &out, c.call(ctx, "POST", shared.APILoginFinish, req, &out)
+	return &out, c.call(ctx, shared.RouteLoginFinish, req, &out)
 }
 
 // Remembered returns the user this device remembers.
 func (c *Client) Remembered(ctx context.Context) (*shared.RememberedResponse, error) {
 	var out shared.RememberedResponse
-	return &out, c.call(ctx, "GET", shared.APILoginRemembered, nil, &out)
+	return &out, c.call(ctx, shared.RouteLoginRemembered, nil, &out)
 }
 
 // Forget forgets the remembered user (Switch User).
 func (c *Client) Forget(ctx context.Context) error {
-	return c.call(ctx, "POST", shared.APILoginForget, nil, nil)
+	return c.call(ctx, shared.RouteLoginForget, nil, nil)
 }
 
 // EmailLogin asks for a login link; it succeeds whether or not the user exists.
@@ -116,90 +115,86 @@ func (c *Client) EmailLogin(ctx context.Context, req shared.EmailLoginRequest) e
 // link sent now works.
 func (c *Client) EmailLoginLink(ctx context.Context, req shared.EmailLoginRequest) (*shared.EmailLoginResponse, error) {
 	var out shared.EmailLoginResponse
-	return &out, c.call(ctx, "POST", shared.APILoginEmail, req, &out)
+	return &out, c.call(ctx, shared.RouteLoginEmail, req, &out)
 }
 
 // EmailVerify redeems a login link token and starts a session.
 func (c *Client) EmailVerify(ctx context.Context, req shared.EmailVerifyRequest) (*shared.UserResponse, error) {
 	var out shared.UserResponse
-	return &out, c.call(ctx, "POST", shared.APILoginEmailVerify, req, &out)
+	return &out, c.call(ctx, shared.RouteLoginEmailVerify, req, &out)
 }
 
 // EmailLinkAccount names the account a login link belongs to without
 // using the link.
 func (c *Client) EmailLinkAccount(ctx context.Context, req shared.EmailVerifyRequest) (*shared.EmailLinkResponse, error) {
 	var out shared.EmailLinkResponse
-	return &out, c.call(ctx, "POST", shared.APILoginEmailAccount, req, &out)
+	return &out, c.call(ctx, shared.RouteLoginEmailAccount, req, &out)
 }
 
 // SetEmail asks for a link that gives the account an address.
 func (c *Client) SetEmail(ctx context.Context, req shared.AccountEmailRequest) error {
-	return c.call(ctx, "POST", shared.APIAccountEmail, req, nil)
+	return c.call(ctx, shared.RouteAccountEmail, req, nil)
 }
 
 // Disown deletes the account whose address this session's link just
 // proved, for a person who says it is not theirs.
 func (c *Client) Disown(ctx context.Context) error {
-	return c.call(ctx, "POST", shared.APIAccountDisown, nil, nil)
+	return c.call(ctx, shared.RouteAccountDisown, nil, nil)
 }
 
 // Logout ends the session.
 func (c *Client) Logout(ctx context.Context) error {
-	return c.call(ctx, "POST", shared.APILogout, nil, nil)
+	return c.call(ctx, shared.RouteLogout, nil, nil)
 }
 
 // Me returns the logged-in user; unauthenticated is an *shared.APIError.
 func (c *Client) Me(ctx context.Context) (*shared.UserResponse, error) {
 	var out shared.UserResponse
-	return &out, c.call(ctx, "GET", shared.APIMe, nil, &out)
+	return &out, c.call(ctx, shared.RouteMe, nil, &out)
 }
 
 // Passkeys lists the user's passkeys.
 func (c *Client) Passkeys(ctx context.Context) (*shared.PasskeysResponse, error) {
 	var out shared.PasskeysResponse
-	return &out, c.call(ctx, "GET", shared.APIPasskeys, nil, &out)
+	return &out, c.call(ctx, shared.RoutePasskeys, nil, &out)
 }
 
 // PasskeyBegin starts adding a passkey.
 func (c *Client) PasskeyBegin(ctx context.Context) (*shared.CeremonyResponse, error) {
 	var out shared.CeremonyResponse
-	return &out, c.call(ctx, "POST", shared.APIPasskeysBegin, struct{}{}, &out)
+	return &out, c.call(ctx, shared.RoutePasskeysBegin, struct{}{}, &out)
 }
 
 // PasskeyFinish completes adding a passkey.
 func (c *Client) PasskeyFinish(ctx context.Context, req shared.PasskeyFinishRequest) (*shared.PasskeyResponse, error) {
 	var out shared.PasskeyResponse
-	return &out, c.call(ctx, "POST", shared.APIPasskeysFinish, req, &out)
+	return &out, c.call(ctx, shared.RoutePasskeysFinish, req, &out)
 }
 
 // RenamePasskey renames one of the user's passkeys.
 func (c *Client) RenamePasskey(ctx context.Context, id, name string) (*shared.PasskeyResponse, error) {
 	var out shared.PasskeyResponse
-	return &out, c.call(ctx, "PATCH", pathWithID(shared.APIPasskey, id), shared.PasskeyRenameRequest{Name: name}, &out)
+	return &out, c.call(ctx, shared.RoutePasskeyRename.With(id), shared.PasskeyRenameRequest{Name: name}, &out)
 }
 
 // DeletePasskey deletes one of the user's passkeys.
 func (c *Client) DeletePasskey(ctx context.Context, id string) error {
-	return c.call(ctx, "DELETE", pathWithID(shared.APIPasskey, id), nil, nil)
+	return c.call(ctx, shared.RoutePasskeyDelete.With(id), nil, nil)
 }
 
 // Sessions lists the user's sessions.
 func (c *Client) Sessions(ctx context.Context) (*shared.SessionsResponse, error) {
 	var out shared.SessionsResponse
-	return &out, c.call(ctx, "GET", shared.APISessions, nil, &out)
+	return &out, c.call(ctx, shared.RouteSessions, nil, &out)
 }
 
 // EndSession ends one of the user's sessions.
 func (c *Client) EndSession(ctx context.Context, id string) error {
-	return c.call(ctx, "DELETE", pathWithID(shared.APISession, id), nil, nil)
+	return c.call(ctx, shared.RouteSessionEnd.With(id), nil, nil)
 }
 
 // LogoutEverywhere ends every session of the user, this one included. It
 // needs a recent login with a passkey that is not provisional.
 func (c *Client) LogoutEverywhere(ctx context.Context) error {
-	return c.call(ctx, "DELETE", shared.APISessions, nil, nil)
-}
-
-func pathWithID(pattern, id string) string {
-	return strings.Replace(pattern, "{id}", url.PathEscape(id), 1)
+	return c.call(ctx, shared.RouteSessionsEnd, nil, nil)
 }

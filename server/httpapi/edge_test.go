@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/server/auth"
+	"github.com/latchkey/latchkey/server/internal/teststores"
 	"github.com/latchkey/latchkey/shared"
 )
 
@@ -38,7 +39,22 @@ func newEdgeServer(t *testing.T, checks ...Check) *Server {
 		Origin: edgeOrigin,
 		PWA:    edgePWA,
 		Ready:  checks,
+		Auth:   edgeAuth(t),
 	})
+}
+
+// edgeAuth is a service on the embedded deployment's stores: the edge's
+// own tests rarely reach it, but a server always has one.
+func edgeAuth(t *testing.T) *auth.Service {
+	t.Helper()
+	st := teststores.SQLite(t)
+	svc, err := auth.New(st.Users, st.Challenges, st.Sessions, auth.Options{
+		Origin: edgeOrigin, RPID: "latchkey.example", Logger: edgeDiscardLogger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
 
 func edgeServe(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
@@ -137,7 +153,7 @@ func TestEveryResponseCarriesSecurityHeadersAndARequestID(t *testing.T) {
 
 func TestSecureServersSendHSTS(t *testing.T) {
 	t.Parallel()
-	s := New(Options{Logger: edgeDiscardLogger(), Origin: edgeOrigin, Secure: true, PWA: edgePWA})
+	s := New(Options{Logger: edgeDiscardLogger(), Origin: edgeOrigin, Secure: true, PWA: edgePWA, Auth: edgeAuth(t)})
 	w := edgeServe(s, httptest.NewRequest(http.MethodGet, "/", nil))
 	if got := w.Header().Get("Strict-Transport-Security"); !strings.Contains(got, "max-age=") {
 		t.Errorf("Strict-Transport-Security %q", got)
@@ -246,6 +262,24 @@ func TestRouting(t *testing.T) {
 		for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
 			w := edgeServe(s, httptest.NewRequest(method, "/api/no-such-endpoint", nil))
 			edgeWantError(t, w, http.StatusNotFound, shared.CodeNotFound)
+		}
+	})
+
+	t.Run("every route in shared.Routes is served, at its method", func(t *testing.T) {
+		for _, rt := range shared.Routes {
+			rt = rt.With("some-id")
+			r := httptest.NewRequest(rt.Method, rt.Path, strings.NewReader(`{}`))
+			r.Header.Set("Content-Type", "application/json")
+			w := edgeServe(s, r)
+			if strings.Contains(w.Body.String(), "No API endpoint") {
+				t.Errorf("%s: %d %s", rt.Pattern(), w.Code, w.Body)
+			}
+			// The same path with a method it does not have is not served.
+			other := http.MethodPut
+			w = edgeServe(s, httptest.NewRequest(other, rt.Path, nil))
+			if w.Code != http.StatusNotFound && w.Code != http.StatusMethodNotAllowed {
+				t.Errorf("%s %s: %d %s", other, rt.Path, w.Code, w.Body)
+			}
 		}
 	})
 

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -53,8 +54,13 @@ type Server struct {
 	h        http.Handler
 }
 
-// New builds the handler with every route.
+// New builds the handler with every route. Options.Auth is required: the
+// API is the server's reason to exist, and a server without it would answer
+// every route 404.
 func New(opts Options) *Server {
+	if opts.Auth == nil {
+		panic("httpapi: New needs Options.Auth")
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -85,28 +91,40 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHT
 func (s *Server) routes() {
 	s.mux.Handle("GET "+shared.HealthLive, handlerFunc(s.live))
 	s.mux.Handle("GET "+shared.HealthReady, handlerFunc(s.ready))
-	if s.opts.Auth != nil {
-		s.mux.Handle("POST "+shared.APISignupBegin, handlerFunc(s.signupBegin))
-		s.mux.Handle("POST "+shared.APISignupFinish, handlerFunc(s.signupFinish))
-		s.mux.Handle("POST "+shared.APILoginBegin, handlerFunc(s.loginBegin))
-		s.mux.Handle("POST "+shared.APILoginFinish, handlerFunc(s.loginFinish))
-		s.mux.Handle("GET "+shared.APILoginRemembered, handlerFunc(s.remembered))
-		s.mux.Handle("POST "+shared.APILoginForget, handlerFunc(s.forget))
-		s.mux.Handle("POST "+shared.APILoginEmail, handlerFunc(s.emailLogin))
-		s.mux.Handle("POST "+shared.APILoginEmailVerify, handlerFunc(s.emailVerify))
-		s.mux.Handle("POST "+shared.APILoginEmailAccount, handlerFunc(s.emailLinkAccount))
-		s.mux.Handle("POST "+shared.APIAccountEmail, s.requireSession(s.accountEmail))
-		s.mux.Handle("POST "+shared.APIAccountDisown, s.requireSession(s.accountDisown))
-		s.mux.Handle("GET "+shared.APIMe, s.requireSession(s.me))
-		s.mux.Handle("POST "+shared.APILogout, handlerFunc(s.logout))
-		s.mux.Handle("GET "+shared.APIPasskeys, s.requireSession(s.passkeys))
-		s.mux.Handle("POST "+shared.APIPasskeysBegin, s.requireSession(s.passkeyBegin))
-		s.mux.Handle("POST "+shared.APIPasskeysFinish, s.requireSession(s.passkeyFinish))
-		s.mux.Handle("PATCH "+shared.APIPasskey, s.requireSession(s.passkeyRename))
-		s.mux.Handle("DELETE "+shared.APIPasskey, s.requireSession(s.passkeyDelete))
-		s.mux.Handle("GET "+shared.APISessions, s.requireSession(s.sessions))
-		s.mux.Handle("DELETE "+shared.APISession, s.requireSession(s.sessionEnd))
-		s.mux.Handle("DELETE "+shared.APISessions, s.requireSession(s.sessionsEnd))
+	api := map[shared.Route]http.Handler{
+		shared.RouteSignupBegin:       handlerFunc(s.signupBegin),
+		shared.RouteSignupFinish:      handlerFunc(s.signupFinish),
+		shared.RouteLoginBegin:        handlerFunc(s.loginBegin),
+		shared.RouteLoginFinish:       handlerFunc(s.loginFinish),
+		shared.RouteLoginRemembered:   handlerFunc(s.remembered),
+		shared.RouteLoginForget:       handlerFunc(s.forget),
+		shared.RouteLoginEmail:        handlerFunc(s.emailLogin),
+		shared.RouteLoginEmailVerify:  handlerFunc(s.emailVerify),
+		shared.RouteLoginEmailAccount: handlerFunc(s.emailLinkAccount),
+		shared.RouteAccountEmail:      s.requireSession(s.accountEmail),
+		shared.RouteAccountDisown:     s.requireSession(s.accountDisown),
+		shared.RouteMe:                s.requireSession(s.me),
+		shared.RouteLogout:            handlerFunc(s.logout),
+		shared.RoutePasskeys:          s.requireSession(s.passkeys),
+		shared.RoutePasskeysBegin:     s.requireSession(s.passkeyBegin),
+		shared.RoutePasskeysFinish:    s.requireSession(s.passkeyFinish),
+		shared.RoutePasskeyRename:     s.requireSession(s.passkeyRename),
+		shared.RoutePasskeyDelete:     s.requireSession(s.passkeyDelete),
+		shared.RouteSessions:          s.requireSession(s.sessions),
+		shared.RouteSessionEnd:        s.requireSession(s.sessionEnd),
+		shared.RouteSessionsEnd:       s.requireSession(s.sessionsEnd),
+	}
+	// shared.Routes is what the client calls: a route without a handler,
+	// or a handler without a route, is a programming error found at start.
+	if len(api) != len(shared.Routes) {
+		panic(fmt.Sprintf("httpapi: %d handlers for %d routes in shared.Routes", len(api), len(shared.Routes)))
+	}
+	for _, rt := range shared.Routes {
+		h, ok := api[rt]
+		if !ok {
+			panic("httpapi: no handler for " + rt.Pattern())
+		}
+		s.mux.Handle(rt.Pattern(), h)
 	}
 	// Unknown API paths get a JSON 404 rather than the app's HTML.
 	s.mux.Handle("/api/", handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
