@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/latchkey/latchkey/shared"
 )
 
 // Kinds of ceremony. A ceremony begun as one kind can only be finished as
@@ -115,3 +117,13 @@ func (u *waUser) WebAuthnID() []byte                         { return u.handle }
 func (u *waUser) WebAuthnName() string                       { return u.name }
 func (u *waUser) WebAuthnDisplayName() string                { return u.displayName }
 func (u *waUser) WebAuthnCredentials() []webauthn.Credential { return u.creds }
+
+// ceremonyResponse answers a begin: the stored ceremony's id, the name the
+// page greets, and the options (creation or request) for the browser.
+func ceremonyResponse(id, username string, options any) (*shared.CeremonyResponse, error) {
+	b, err := json.Marshal(options)
+	if err != nil {
+		return nil, fmt.Errorf("encode ceremony options: %w", err)
+	}
+	return &shared.CeremonyResponse{Ceremony: id, Username: username, Options: b}, nil
+}

@@ -186,7 +186,7 @@ func FuzzRegistrationCredential(f *testing.F) {
 	f.Fuzz(func(t *testing.T, cred []byte) {
 		begin := signupCeremony(t, svc)
 		cred = spliceClientData(cred, challengeOf(t, begin.Options), fuzzOrigin)
-		_, _, _, err := svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, auth.Client{})
+		_, err := svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, auth.Client{})
 		wantClientError(t, "SignupFinish", cred, err)
 	})
 }
@@ -200,7 +200,7 @@ func FuzzAssertionCredential(f *testing.F) {
 	for _, reg := range readSeeds(f, "FuzzRegistrationCredential") {
 		begin := signupCeremony(f, svc)
 		reg = spliceClientData(reg, challengeOf(f, begin.Options), fuzzOrigin)
-		if _, _, _, err := svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: reg}, auth.Client{}); err != nil {
+		if _, err := svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: reg}, auth.Client{}); err != nil {
 			f.Fatalf("registering a browser seed: %v", err)
 		}
 	}
@@ -214,7 +214,7 @@ func FuzzAssertionCredential(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	if _, _, _, err := svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: reg}, auth.Client{}); err != nil {
+	if _, err := svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: reg}, auth.Client{}); err != nil {
 		f.Fatal(err)
 	}
 	login, err := svc.LoginBegin(ctx, shared.LoginBeginRequest{})
@@ -237,7 +237,7 @@ func FuzzAssertionCredential(f *testing.F) {
 				t.Fatalf("login begin: %v", err)
 			}
 			cred := spliceClientData(cred, challengeOf(t, begin.Options), fuzzOrigin)
-			_, _, _, err = svc.LoginFinish(ctx, shared.LoginFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, auth.Client{})
+			_, err = svc.LoginFinish(ctx, shared.LoginFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, auth.Client{})
 			wantClientError(t, "LoginFinish", cred, err)
 		}
 	})

@@ -38,7 +38,10 @@ func linkKey(token string) string {
 // background, so neither the result nor the time taken says whether an
 // account exists. How many links may be asked for is the edge's Throttle
 // (ActionEmailLink), which counts the name as typed.
-func (s *Service) EmailLogin(ctx context.Context, usernameOrEmail string) error {
+//
+// Errors: invalid_input (username_or_email, when empty), busy.
+func (s *Service) EmailLogin(ctx context.Context, req shared.EmailLoginRequest) error {
+	usernameOrEmail := req.UsernameOrEmail
 	if strings.TrimSpace(usernameOrEmail) == "" {
 		return errUsernameOrEmailMissing()
 	}
@@ -145,8 +148,10 @@ func (s *Service) readLink(ctx context.Context, token string, take bool) (*linkS
 // a link someone else sent cannot log this browser in to their account
 // unnoticed (login CSRF). It tells the holder of the link no more than
 // using it would.
-func (s *Service) EmailLinkAccount(ctx context.Context, token string) (*User, error) {
-	_, u, err := s.readLink(ctx, token, false)
+//
+// Errors: token_invalid.
+func (s *Service) EmailLinkAccount(ctx context.Context, req shared.EmailVerifyRequest) (*User, error) {
+	_, u, err := s.readLink(ctx, req.Token, false)
 	return u, err
 }
 
@@ -154,22 +159,25 @@ func (s *Service) EmailLinkAccount(ctx context.Context, token string) (*User, er
 // proves the address it was sent to. When that is the first proof of the
 // address, the new session may, for a few minutes, disown the account (see
 // Disown): whoever reads the mail may find an account they never made.
-func (s *Service) EmailVerify(ctx context.Context, token string, client Client) (*User, *Session, string, error) {
-	st, u, err := s.readLink(ctx, token, true)
+//
+// Errors: token_invalid, email_taken (a link that gives the account an
+// address another account has taken since), busy.
+func (s *Service) EmailVerify(ctx context.Context, req shared.EmailVerifyRequest, client Client) (*Login, error) {
+	st, u, err := s.readLink(ctx, req.Token, true)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	now := s.opts.Now().UTC()
 	var proved bool
 	switch {
 	case st.SetEmail:
 		if err := s.users.SetEmail(ctx, u.ID, st.Email, now); err != nil {
-			return nil, nil, "", err
+			return nil, err
 		}
 		u.Email, u.EmailPending, u.EmailVerifiedAt, proved = st.Email, "", now, true
 	case st.Email != "":
 		if proved, err = s.users.MarkEmailProven(ctx, u.ID, st.Email, now); err != nil {
-			return nil, nil, "", fmt.Errorf("prove email: %w", err)
+			return nil, fmt.Errorf("prove email: %w", err)
 		}
 		if proved {
 			u.EmailVerifiedAt = now
@@ -177,13 +185,13 @@ func (s *Service) EmailVerify(ctx context.Context, token string, client Client) 
 	}
 	sess, tok, err := s.startSession(ctx, u, nil, client)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	if proved {
 		if err := s.grantDisown(ctx, sess, u); err != nil {
-			return nil, nil, "", err
+			return nil, err
 		}
 	}
 	s.log.InfoContext(ctx, "logged in by email link", "user", u.UID, "proved_email", proved)
-	return u, sess, tok, nil
+	return &Login{User: u, Session: sess, Token: tok, MayDisown: proved}, nil
 }

@@ -38,7 +38,7 @@ func TestEmailLogin(t *testing.T) {
 		t.Run("sends a single-use link that logs the person in", func(t *testing.T) {
 			e := newEnv(t, b)
 			alice, _ := e.signup(t, "alice", "alice@example.com")
-			if err := e.svc.EmailLogin(ctx, "Alice"); err != nil {
+			if err := e.svc.EmailLogin(ctx, shared.EmailLoginRequest{UsernameOrEmail: "Alice"}); err != nil {
 				t.Fatal(err)
 			}
 			token := e.lastLink(t)
@@ -51,18 +51,18 @@ func TestEmailLogin(t *testing.T) {
 			if _, err := e.challenges.Take(ctx, "login-link:"+token); !errors.Is(err, auth.ErrNotFound) {
 				t.Fatalf("the raw token is a store key (err %v)", err)
 			}
-			u, sess, cookie, err := e.svc.EmailVerify(ctx, token, chromeOnMac)
-			if err != nil || u.ID != alice.ID || sess.Method != auth.MethodEmail || cookie == "" {
-				t.Fatalf("verify: %v %+v %v", u, sess, err)
+			login, err := e.svc.EmailVerify(ctx, shared.EmailVerifyRequest{Token: token}, chromeOnMac)
+			if err != nil || login.User.ID != alice.ID || login.Session.Method != auth.MethodEmail || login.Token == "" {
+				t.Fatalf("verify: %+v %v", login, err)
 			}
-			_, _, _, err = e.svc.EmailVerify(ctx, token, chromeOnMac)
+			_, err = e.svc.EmailVerify(ctx, shared.EmailVerifyRequest{Token: token}, chromeOnMac)
 			wantCode(t, err, shared.CodeTokenInvalid)
 		})
 
 		t.Run("answers the same for an unknown user and sends nothing", func(t *testing.T) {
 			e := newEnv(t, b)
 			for _, name := range []string{"nobody", "nobody@example.com"} {
-				if err := e.svc.EmailLogin(ctx, name); err != nil {
+				if err := e.svc.EmailLogin(ctx, shared.EmailLoginRequest{UsernameOrEmail: name}); err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
 			}
@@ -75,13 +75,13 @@ func TestEmailLogin(t *testing.T) {
 		t.Run("refuses an expired, unknown or malformed token", func(t *testing.T) {
 			e := newEnv(t, b)
 			e.signup(t, "alice", "alice@example.com")
-			e.svc.EmailLogin(ctx, "alice@example.com")
+			e.svc.EmailLogin(ctx, shared.EmailLoginRequest{UsernameOrEmail: "alice@example.com"})
 			token := e.lastLink(t)
 			e.clock.Advance(15*time.Minute + time.Second)
-			_, _, _, err := e.svc.EmailVerify(ctx, token, chromeOnMac)
+			_, err := e.svc.EmailVerify(ctx, shared.EmailVerifyRequest{Token: token}, chromeOnMac)
 			wantCode(t, err, shared.CodeTokenInvalid)
 			for _, bad := range []string{"", "short", strings.Repeat("A", 43), strings.Repeat("x", 500)} {
-				_, _, _, err := e.svc.EmailVerify(ctx, bad, chromeOnMac)
+				_, err := e.svc.EmailVerify(ctx, shared.EmailVerifyRequest{Token: bad}, chromeOnMac)
 				wantCode(t, err, shared.CodeTokenInvalid)
 			}
 		})
@@ -89,11 +89,12 @@ func TestEmailLogin(t *testing.T) {
 		t.Run("lets a fresh email login add a passkey, then asks for a passkey again", func(t *testing.T) {
 			e := newEnv(t, b)
 			alice, _ := e.signup(t, "alice", "alice@example.com")
-			e.svc.EmailLogin(ctx, "alice")
-			_, _, token, err := e.svc.EmailVerify(ctx, e.lastLink(t), chromeOnMac)
+			e.svc.EmailLogin(ctx, shared.EmailLoginRequest{UsernameOrEmail: "alice"})
+			login, err := e.svc.EmailVerify(ctx, shared.EmailVerifyRequest{Token: e.lastLink(t)}, chromeOnMac)
 			if err != nil {
 				t.Fatal(err)
 			}
+			token := login.Token
 			laptop := passkeytest.New(origin, rpID)
 			p := addPasskey(t, e, token, laptop)
 			if p.UserID != alice.ID || p.Name == "" {
@@ -131,17 +132,17 @@ func TestManagePasskeys(t *testing.T) {
 			wantCode(t, e.svc.DeletePasskey(ctx, sess, u, first.UID), shared.CodeLastPasskey)
 		})
 		t.Run("renames a passkey within 1 to 64 characters", func(t *testing.T) {
-			p, err := e.svc.RenamePasskey(ctx, u, first.UID, "  Work laptop ")
+			p, err := e.svc.RenamePasskey(ctx, u, first.UID, shared.PasskeyRenameRequest{Name: "  Work laptop "})
 			if err != nil || p.Name != "Work laptop" {
 				t.Fatalf("%+v %v", p, err)
 			}
 			for _, bad := range []string{"", "   ", strings.Repeat("x", 65), "bad\nname"} {
-				_, err := e.svc.RenamePasskey(ctx, u, first.UID, bad)
+				_, err := e.svc.RenamePasskey(ctx, u, first.UID, shared.PasskeyRenameRequest{Name: bad})
 				wantCode(t, err, shared.CodeInvalidInput)
 			}
 		})
 		t.Run("treats another user's passkey as not found", func(t *testing.T) {
-			_, err := e.svc.RenamePasskey(ctx, bob, first.UID, "mine now")
+			_, err := e.svc.RenamePasskey(ctx, bob, first.UID, shared.PasskeyRenameRequest{Name: "mine now"})
 			wantCode(t, err, shared.CodeNotFound)
 			wantCode(t, e.svc.DeletePasskey(ctx, bobSess, bob, first.UID), shared.CodeNotFound)
 			keys, _ := e.svc.Passkeys(ctx, alice)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -51,9 +50,5 @@ func (s *Service) decoyLogin(ctx context.Context, typed string) (*shared.Ceremon
 	if err != nil {
 		return nil, err
 	}
-	opts, err := json.Marshal(assertion.Response)
-	if err != nil {
-		return nil, fmt.Errorf("encode request options: %w", err)
-	}
-	return &shared.CeremonyResponse{Ceremony: cid, Username: name, Options: opts}, nil
+	return ceremonyResponse(cid, name, assertion.Response)
 }

@@ -41,6 +41,9 @@ func (s *Service) findUser(ctx context.Context, usernameOrEmail string) (*User, 
 // LoginBegin starts a login. With a name, the request options list exactly
 // that user's passkeys; without one, it is a discoverable login and the
 // authenticator says whose passkey it used.
+//
+// Errors: user_not_found (username_or_email; never with enumeration
+// protection, which answers a decoy ceremony instead), busy.
 func (s *Service) LoginBegin(ctx context.Context, req shared.LoginBeginRequest) (*shared.CeremonyResponse, error) {
 	var (
 		assertion *protocol.CredentialAssertion
@@ -74,38 +77,37 @@ func (s *Service) LoginBegin(ctx context.Context, req shared.LoginBeginRequest) 
 	if err != nil {
 		return nil, err
 	}
-	opts, err := json.Marshal(assertion.Response)
-	if err != nil {
-		return nil, fmt.Errorf("encode request options: %w", err)
-	}
 	if s.opts.EnumerationProtection && username != "" {
 		// The greeting is what was typed, as for a name without an
 		// account: an address must not reveal the username behind it.
 		username = strings.TrimSpace(req.UsernameOrEmail)
 	}
-	return &shared.CeremonyResponse{Ceremony: id, Username: username, Options: opts}, nil
+	return ceremonyResponse(id, username, assertion.Response)
 }
 
 // LoginFinish verifies an assertion and opens a session. The ceremony is
 // consumed first, so neither it nor the assertion can be replayed.
-func (s *Service) LoginFinish(ctx context.Context, req shared.LoginFinishRequest, client Client) (*User, *Session, string, error) {
+//
+// Errors: ceremony_invalid, invalid_input (credential), credential_rejected
+// (401: a failed login), busy.
+func (s *Service) LoginFinish(ctx context.Context, req shared.LoginFinishRequest, client Client) (*Login, error) {
 	c, err := s.takeCeremony(ctx, req.Ceremony, kindLogin)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	if c.Decoy {
-		return nil, nil, "", failedLogin(rejected(errors.New("login for a name without an account")))
+		return nil, failedLogin(rejected(errors.New("login for a name without an account")))
 	}
 	u, p, err := s.verifyAssertion(ctx, c, req.Credential)
 	if err != nil {
-		return nil, nil, "", failedLogin(err)
+		return nil, failedLogin(err)
 	}
 	sess, token, err := s.startSession(ctx, u, p, client)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	s.log.InfoContext(ctx, "logged in", "user", u.UID, "passkey", p.UID, "discoverable", c.UserID == 0)
-	return u, sess, token, nil
+	return &Login{User: u, Session: sess, Token: token}, nil
 }
 
 // verifyAssertion checks an AuthenticationResponseJSON against a login
@@ -239,6 +241,8 @@ func toWebAuthn(p Passkey) webauthn.Credential {
 }
 
 // Remembered returns the user a remembered-user cookie names.
+//
+// Errors: not_remembered.
 func (s *Service) Remembered(ctx context.Context, uid string) (*User, error) {
 	if uid == "" || len(uid) > 64 {
 		return nil, errNotRemembered()

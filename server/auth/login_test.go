@@ -30,15 +30,16 @@ func (e *env) login(t *testing.T, key *passkeytest.Authenticator, name string) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, sess, token, err := e.svc.LoginFinish(ctx, shared.LoginFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
+	login, err := e.svc.LoginFinish(ctx, shared.LoginFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
 	if err != nil {
 		t.Fatalf("LoginFinish: %v", err)
 	}
+	u, sess, token := login.User, login.Session, login.Token
 	return u, sess, token
 }
 
 func (e *env) finishLogin(begin *shared.CeremonyResponse, cred json.RawMessage) error {
-	_, _, _, err := e.svc.LoginFinish(context.Background(), shared.LoginFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
+	_, err := e.svc.LoginFinish(context.Background(), shared.LoginFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
 	return err
 }
 
@@ -280,9 +281,9 @@ func TestLogin(t *testing.T) {
 				t.Errorf("discoverable options %s", begin.Options)
 			}
 			cred, _ := e.key.Login(begin.Options) // bob's passkey, with bob's handle
-			u, _, _, err := e.svc.LoginFinish(ctx, shared.LoginFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
-			if err != nil || u.Username != "bob" {
-				t.Fatalf("discoverable login: %v %v", u, err)
+			login, err := e.svc.LoginFinish(ctx, shared.LoginFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
+			if err != nil || login.User.Username != "bob" {
+				t.Fatalf("discoverable login: %+v %v", login, err)
 			}
 			// Claiming alice's handle with bob's passkey is refused.
 			begin, _ = e.svc.LoginBegin(ctx, shared.LoginBeginRequest{})
@@ -335,7 +336,7 @@ func TestLogin(t *testing.T) {
 
 func sessionsOf(t *testing.T, e *env, u *auth.User) ([]auth.Session, error) {
 	t.Helper()
-	return e.svc.Sessions(context.Background(), u.ID)
+	return e.svc.Sessions(context.Background(), u)
 }
 
 // addPasskey adds key's passkey to the account of the session token.

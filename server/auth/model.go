@@ -89,3 +89,14 @@ const (
 	MethodPasskey = shared.MethodPasskey
 	MethodEmail   = shared.MethodEmail
 )
+
+// Login is a finished login (or sign-up): the user, their new session and
+// the token for the session cookie.
+type Login struct {
+	User    *User
+	Session *Session
+	Token   string
+	// MayDisown: the login proved the account's address for the first time,
+	// so for a few minutes the session may disown the account (see Disown).
+	MayDisown bool
+}

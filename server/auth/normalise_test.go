@@ -143,7 +143,7 @@ func TestOneAccountPerAddressHoweverSpelled(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, _, _, err = e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
+				_, err = e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
 				if i == 0 && err != nil {
 					t.Fatalf("first sign-up: %v", err)
 				}
@@ -164,7 +164,7 @@ func TestOneAccountPerAddressHoweverSpelled(t *testing.T) {
 		})
 
 		t.Run("sends the login link to the address as typed at sign-up", func(t *testing.T) {
-			if err := e.svc.EmailLogin(ctx, "e\u0301VE@example.com"); err != nil {
+			if err := e.svc.EmailLogin(ctx, shared.EmailLoginRequest{UsernameOrEmail: "e\u0301VE@example.com"}); err != nil {
 				t.Fatal(err)
 			}
 			e.lastLink(t)
@@ -227,13 +227,13 @@ func TestNamesRefuseBidiControlsAndInvisibleCharacters(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, _, _, err = e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred, PasskeyName: name}, chromeOnMac)
+				_, err = e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred, PasskeyName: name}, chromeOnMac)
 				wantCode(t, err, shared.CodeInvalidInput)
 				if f := fieldOf(err); f != "passkey_name" {
 					t.Errorf("passkey name at sign-up: field %q", f)
 				}
 
-				_, err = e.svc.RenamePasskey(ctx, eve, keys[0].UID, name)
+				_, err = e.svc.RenamePasskey(ctx, eve, keys[0].UID, shared.PasskeyRenameRequest{Name: name})
 				wantCode(t, err, shared.CodeInvalidInput)
 				if f := fieldOf(err); f != "name" {
 					t.Errorf("rename: field %q", f)
@@ -251,14 +251,15 @@ func TestNamesRefuseBidiControlsAndInvisibleCharacters(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			u, _, _, err := other.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred, PasskeyName: "👨\u200D👩\u200D👧 family 🏴\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F"}, chromeOnMac)
+			login, err := other.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred, PasskeyName: "👨\u200D👩\u200D👧 family 🏴\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F"}, chromeOnMac)
 			if err != nil {
 				t.Fatal(err)
 			}
+			u := login.User
 			if u.DisplayName != "Éve 👩\u200D💻" {
 				t.Errorf("display name %+q, want NFC with the ZWJ kept", u.DisplayName)
 			}
-			p, err := e.svc.RenamePasskey(ctx, eve, keys[0].UID, "Persian: می\u200Cخواهم 🧑\u200D🔬")
+			p, err := e.svc.RenamePasskey(ctx, eve, keys[0].UID, shared.PasskeyRenameRequest{Name: "Persian: می\u200Cخواهم 🧑\u200D🔬"})
 			if err != nil || p.Name != "Persian: می\u200Cخواهم 🧑\u200D🔬" {
 				t.Fatalf("rename with joiners: %+v, %v", p, err)
 			}

@@ -50,6 +50,8 @@ func (s *Service) userByEmail(ctx context.Context, email string) (*User, error) 
 // ReleaseUnprovenEmails takes every overdue unproven address off its
 // account; the accounts keep their passkeys, and /account asks for an
 // address. It returns how many were released.
+//
+// Errors: none of its own (a store failure only).
 func (s *Service) ReleaseUnprovenEmails(ctx context.Context) (int, error) {
 	n, err := s.users.ReleaseUnprovenEmails(ctx, s.proofCutoff(), "")
 	if err != nil {
@@ -125,13 +127,18 @@ func (s *Service) readGrant(ctx context.Context, sess *Session, take bool) (bool
 
 // MayDisown reports whether the session holds a live disown grant for its
 // user: the page that redeemed the link then asks "Is this your account?".
+// EmailVerify's Login.MayDisown already says so at login.
+//
+// Errors: none of its own (a store failure only).
 func (s *Service) MayDisown(ctx context.Context, sess *Session) (bool, error) {
 	return s.readGrant(ctx, sess, false)
 }
 
 // Disown deletes the session's account on behalf of the person who just
 // proved its address and says it is not theirs: passkeys with the user, then
-// every session through EndAllSessions. Without the grant the answer is 403.
+// every session through EndAllSessions.
+//
+// Errors: forbidden (no live grant: the answer is 403).
 func (s *Service) Disown(ctx context.Context, sess *Session, u *User) error {
 	refused := errDisownRefused()
 	if sess.Method != MethodEmail || sess.UserID != u.ID {
@@ -163,8 +170,12 @@ func (s *Service) Disown(ctx context.Context, sess *Session, u *User) error {
 // passkey needs: a recent login with a passkey that is not provisional.
 // With enumeration protection, an address another account holds gets that
 // account's owner a note instead, and the answer is the same.
-func (s *Service) RequestEmail(ctx context.Context, sess *Session, u *User, address string) error {
-	email, err := normalizeEmail(address)
+//
+// Errors: invalid_input (email), reauth_required (replacing a proven
+// address without a trusted login), email_taken (unless enumeration
+// protection hides it), busy.
+func (s *Service) RequestEmail(ctx context.Context, sess *Session, u *User, req shared.AccountEmailRequest) error {
+	email, err := normalizeEmail(req.Email)
 	if err != nil {
 		return err
 	}

@@ -57,10 +57,11 @@ func TestPreHijackedAccountIsDisownedByTheAddressOwner(t *testing.T) {
 			t.Fatal(err)
 		}
 		cred, _ := attacker.key.Register(begin.Options)
-		acct, _, attackerToken, err := e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
+		signup, err := e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
 		if err != nil {
 			t.Fatal(err)
 		}
+		acct, attackerToken := signup.User, signup.Token
 		if !acct.EmailVerifiedAt.IsZero() {
 			t.Fatal("a sign-up proved its address")
 		}
@@ -75,7 +76,7 @@ func TestPreHijackedAccountIsDisownedByTheAddressOwner(t *testing.T) {
 		}
 		token := linkIn(t, welcome[0])
 		// Nor does a login link asked for the account.
-		if err := e.svc.EmailLogin(ctx, "mallory"); err != nil {
+		if err := e.svc.EmailLogin(ctx, shared.EmailLoginRequest{UsernameOrEmail: "mallory"}); err != nil {
 			t.Fatal(err)
 		}
 		if m := e.mailTo("victim@example.com"); len(m) != 2 || strings.Contains(m[1].Text+m[1].HTML, "555-0100") || !strings.Contains(m[1].Text, "Hello mallory") {
@@ -83,13 +84,17 @@ func TestPreHijackedAccountIsDisownedByTheAddressOwner(t *testing.T) {
 		}
 
 		// The link page names the account without using the link.
-		named, err := e.svc.EmailLinkAccount(ctx, token)
+		named, err := e.svc.EmailLinkAccount(ctx, shared.EmailVerifyRequest{Token: token})
 		if err != nil || named.Username != "mallory" {
 			t.Fatalf("EmailLinkAccount = %+v, %v", named, err)
 		}
-		u, sess, victimToken, err := e.svc.EmailVerify(ctx, token, chromeOnMac)
+		login, err := e.svc.EmailVerify(ctx, shared.EmailVerifyRequest{Token: token}, chromeOnMac)
 		if err != nil {
 			t.Fatalf("the link no longer works after being read: %v", err)
+		}
+		u, sess, victimToken := login.User, login.Session, login.Token
+		if !login.MayDisown {
+			t.Error("the first proof of the address does not offer to disown the account")
 		}
 		if u.EmailVerifiedAt.IsZero() {
 			t.Fatal("using the link did not prove the address")
@@ -124,7 +129,7 @@ func TestPreHijackedAccountIsDisownedByTheAddressOwner(t *testing.T) {
 				t.Fatalf("a session survived the account: %v", err)
 			}
 		}
-		if sessions, _ := e.svc.Sessions(ctx, u.ID); len(sessions) != 0 {
+		if sessions, _ := e.svc.Sessions(ctx, u); len(sessions) != 0 {
 			t.Fatalf("%d sessions left in the store", len(sessions))
 		}
 		// The victim signs up with their own address.
@@ -147,10 +152,11 @@ func TestDisowningNeedsTheProvingSessionAndIsShortLived(t *testing.T) {
 		wantCode(t, e.svc.Disown(ctx, sess, u), shared.CodeForbidden)
 
 		// The proving session may, within the re-auth window only.
-		_, proving, _, err := e.svc.EmailVerify(ctx, welcome, chromeOnMac)
+		login, err := e.svc.EmailVerify(ctx, shared.EmailVerifyRequest{Token: welcome}, chromeOnMac)
 		if err != nil {
 			t.Fatal(err)
 		}
+		proving := login.Session
 		e.clock.Advance(5*time.Minute + time.Second)
 		if ok, _ := e.svc.MayDisown(ctx, proving); ok {
 			t.Fatal("the grant outlived the re-auth window")
@@ -158,14 +164,15 @@ func TestDisowningNeedsTheProvingSessionAndIsShortLived(t *testing.T) {
 		wantCode(t, e.svc.Disown(ctx, proving, u), shared.CodeForbidden)
 
 		// A later link proves nothing new and grants nothing.
-		if err := e.svc.EmailLogin(ctx, "alice"); err != nil {
+		if err := e.svc.EmailLogin(ctx, shared.EmailLoginRequest{UsernameOrEmail: "alice"}); err != nil {
 			t.Fatal(err)
 		}
-		_, later, _, err := e.svc.EmailVerify(ctx, e.lastLink(t), chromeOnMac)
+		login, err = e.svc.EmailVerify(ctx, shared.EmailVerifyRequest{Token: e.lastLink(t)}, chromeOnMac)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok, _ := e.svc.MayDisown(ctx, later); ok {
+		later := login.Session
+		if ok, _ := e.svc.MayDisown(ctx, later); ok || login.MayDisown {
 			t.Fatal("a second link granted disowning")
 		}
 		wantCode(t, e.svc.Disown(ctx, later, u), shared.CodeForbidden)
@@ -210,7 +217,7 @@ func TestUnprovenAddressIsReleasedAfterAWeek(t *testing.T) {
 			}
 			// No address, no link, same answer.
 			before := len(e.mail.messages())
-			if err := e.svc.EmailLogin(ctx, "mallory"); err != nil {
+			if err := e.svc.EmailLogin(ctx, shared.EmailLoginRequest{UsernameOrEmail: "mallory"}); err != nil {
 				t.Fatal(err)
 			}
 			if e.svc.WaitForMail(); len(e.mail.messages()) != before {
@@ -235,7 +242,7 @@ func TestUnprovenAddressIsReleasedAfterAWeek(t *testing.T) {
 			e.signup(t, "mallory", "victim@example.com")
 			alice := e.person()
 			alice.signup(t, "alice", "alice@example.com")
-			if _, _, _, err := e.svc.EmailVerify(ctx, linkIn(t, e.mailTo("alice@example.com")[0]), chromeOnMac); err != nil {
+			if _, err := e.svc.EmailVerify(ctx, shared.EmailVerifyRequest{Token: linkIn(t, e.mailTo("alice@example.com")[0])}, chromeOnMac); err != nil {
 				t.Fatal(err)
 			}
 			if n, err := e.svc.ReleaseUnprovenEmails(ctx); err != nil || n != 0 {
@@ -253,18 +260,19 @@ func TestUnprovenAddressIsReleasedAfterAWeek(t *testing.T) {
 		t.Run("changing a proven address needs a trusted passkey login", func(t *testing.T) {
 			e := newEnv(t, b)
 			e.signup(t, "alice", "alice@example.com")
-			_, _, linkToken, err := e.svc.EmailVerify(ctx, linkIn(t, e.mailTo("alice@example.com")[0]), chromeOnMac)
+			login, err := e.svc.EmailVerify(ctx, shared.EmailVerifyRequest{Token: linkIn(t, e.mailTo("alice@example.com")[0])}, chromeOnMac)
 			if err != nil {
 				t.Fatal(err)
 			}
+			linkToken := login.Token
 			// Whoever reads the mailbox cannot move the account elsewhere.
 			sess, u, _ := e.svc.Authenticate(ctx, linkToken)
-			wantCode(t, e.svc.RequestEmail(ctx, sess, u, "thief@example.com"), shared.CodeReauthRequired)
+			wantCode(t, e.svc.RequestEmail(ctx, sess, u, shared.AccountEmailRequest{Email: "thief@example.com"}), shared.CodeReauthRequired)
 			if len(e.mailTo("thief@example.com")) != 0 {
 				t.Fatal("a link went to the new address")
 			}
 			_, passkeySess, _ := e.login(t, e.key, "alice")
-			if err := e.svc.RequestEmail(ctx, passkeySess, u, "alice@new.example"); err != nil {
+			if err := e.svc.RequestEmail(ctx, passkeySess, u, shared.AccountEmailRequest{Email: "alice@new.example"}); err != nil {
 				t.Fatalf("the owner could not change the address: %v", err)
 			}
 		})
@@ -285,9 +293,9 @@ func TestUnprovenAddressIsReleasedAfterAWeek(t *testing.T) {
 			}
 			other := e.person()
 			other.signup(t, "bob", "bob@example.com")
-			wantCode(t, e.svc.RequestEmail(ctx, sess, u, "bob@example.com"), shared.CodeEmailTaken)
-			wantCode(t, e.svc.RequestEmail(ctx, sess, u, "not an address"), shared.CodeInvalidInput)
-			if err := e.svc.RequestEmail(ctx, sess, u, "new@example.com"); err != nil {
+			wantCode(t, e.svc.RequestEmail(ctx, sess, u, shared.AccountEmailRequest{Email: "bob@example.com"}), shared.CodeEmailTaken)
+			wantCode(t, e.svc.RequestEmail(ctx, sess, u, shared.AccountEmailRequest{Email: "not an address"}), shared.CodeInvalidInput)
+			if err := e.svc.RequestEmail(ctx, sess, u, shared.AccountEmailRequest{Email: "new@example.com"}); err != nil {
 				t.Fatal(err)
 			}
 			if u, _ := e.users.UserByID(ctx, u.ID); u.Email != "" {
@@ -297,9 +305,9 @@ func TestUnprovenAddressIsReleasedAfterAWeek(t *testing.T) {
 			if len(mails) != 1 {
 				t.Fatalf("mails to the new address: %+v", mails)
 			}
-			got, _, _, err := e.svc.EmailVerify(ctx, linkIn(t, mails[0]), chromeOnMac)
-			if err != nil || got.Email != "new@example.com" || got.EmailVerifiedAt.IsZero() {
-				t.Fatalf("after the link: %+v, %v", got, err)
+			login, err := e.svc.EmailVerify(ctx, shared.EmailVerifyRequest{Token: linkIn(t, mails[0])}, chromeOnMac)
+			if err != nil || login.User.Email != "new@example.com" || login.User.EmailVerifiedAt.IsZero() {
+				t.Fatalf("after the link: %+v, %v", login, err)
 			}
 			if found, err := e.users.UserByEmail(ctx, "new@example.com"); err != nil || found.ID != u.ID {
 				t.Fatalf("the address does not find the account: %v", err)
@@ -313,27 +321,27 @@ func TestLinkPageReadsWithoutUsing(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		e := newEnv(t, b)
 		e.signup(t, "alice", "alice@example.com")
-		e.svc.EmailLogin(ctx, "alice")
+		e.svc.EmailLogin(ctx, shared.EmailLoginRequest{UsernameOrEmail: "alice"})
 		token := e.lastLink(t)
 		for range 2 {
-			if u, err := e.svc.EmailLinkAccount(ctx, token); err != nil || u.Username != "alice" {
+			if u, err := e.svc.EmailLinkAccount(ctx, shared.EmailVerifyRequest{Token: token}); err != nil || u.Username != "alice" {
 				t.Fatalf("EmailLinkAccount = %+v, %v", u, err)
 			}
 		}
-		if _, _, _, err := e.svc.EmailVerify(ctx, token, chromeOnMac); err != nil {
+		if _, err := e.svc.EmailVerify(ctx, shared.EmailVerifyRequest{Token: token}, chromeOnMac); err != nil {
 			t.Fatal(err)
 		}
 		// Used, unknown, malformed or expired: one answer.
-		_, err := e.svc.EmailLinkAccount(ctx, token)
+		_, err := e.svc.EmailLinkAccount(ctx, shared.EmailVerifyRequest{Token: token})
 		wantCode(t, err, shared.CodeTokenInvalid)
 		for _, bad := range []string{"", "short", strings.Repeat("A", 43)} {
-			_, err := e.svc.EmailLinkAccount(ctx, bad)
+			_, err := e.svc.EmailLinkAccount(ctx, shared.EmailVerifyRequest{Token: bad})
 			wantCode(t, err, shared.CodeTokenInvalid)
 		}
-		e.svc.EmailLogin(ctx, "alice")
+		e.svc.EmailLogin(ctx, shared.EmailLoginRequest{UsernameOrEmail: "alice"})
 		token = e.lastLink(t)
 		e.clock.Advance(15*time.Minute + time.Second)
-		_, err = e.svc.EmailLinkAccount(ctx, token)
+		_, err = e.svc.EmailLinkAccount(ctx, shared.EmailVerifyRequest{Token: token})
 		wantCode(t, err, shared.CodeTokenInvalid)
 	})
 }
@@ -415,7 +423,7 @@ func TestEnumerationProtection(t *testing.T) {
 		t.Run("on: a taken address signs up like any other and never gets it", func(t *testing.T) {
 			e := newEnv(t, b, protected)
 			victim, _ := e.signup(t, "victim", "victim@example.com")
-			if _, _, _, err := e.svc.EmailVerify(ctx, linkIn(t, e.mailTo("victim@example.com")[0]), chromeOnMac); err != nil {
+			if _, err := e.svc.EmailVerify(ctx, shared.EmailVerifyRequest{Token: linkIn(t, e.mailTo("victim@example.com")[0])}, chromeOnMac); err != nil {
 				t.Fatal(err)
 			}
 			e.mail.sent = nil
@@ -436,7 +444,7 @@ func TestEnumerationProtection(t *testing.T) {
 			}
 			// Asking for a link for the new account sends nothing anywhere.
 			before := len(e.mail.messages())
-			e.svc.EmailLogin(ctx, "mallory")
+			e.svc.EmailLogin(ctx, shared.EmailLoginRequest{UsernameOrEmail: "mallory"})
 			if e.svc.WaitForMail(); len(e.mail.messages()) != before {
 				t.Fatal("a link went out for the account without the address")
 			}

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -68,6 +67,8 @@ const openCeremonyPrefix = "add-passkey:"
 // PasskeyBegin starts adding a passkey to the session's user. The user's
 // existing passkeys are excluded, so an authenticator that already holds one
 // says so instead of making a second.
+//
+// Errors: reauth_required, limit_reached, busy.
 func (s *Service) PasskeyBegin(ctx context.Context, sess *Session, u *User) (*shared.CeremonyResponse, error) {
 	if err := s.requireRecentAuth(sess); err != nil {
 		return nil, err
@@ -83,13 +84,7 @@ func (s *Service) PasskeyBegin(ctx context.Context, sess *Session, u *User) (*sh
 	for _, c := range wu.creds {
 		exclude = append(exclude, c.Descriptor())
 	}
-	creation, session, err := s.wa.BeginRegistration(wu,
-		webauthn.WithCredentialParameters(credentialParameters),
-		webauthn.WithAuthenticatorSelection(s.authenticatorSelection()),
-		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
-		webauthn.WithExclusions(exclude),
-		webauthn.WithExtensions(webauthn.WithExtensionCredProps()),
-	)
+	creation, session, err := s.wa.BeginRegistration(wu, s.registrationOptions(webauthn.WithExclusions(exclude))...)
 	if err != nil {
 		return nil, fmt.Errorf("begin registration: %w", err)
 	}
@@ -109,17 +104,16 @@ func (s *Service) PasskeyBegin(ctx context.Context, sess *Session, u *User) (*sh
 	if err := s.putChallenge(ctx, open, []byte(id), s.opts.CeremonyTTL); err != nil {
 		return nil, err
 	}
-	opts, err := json.Marshal(creation.Response)
-	if err != nil {
-		return nil, fmt.Errorf("encode creation options: %w", err)
-	}
-	return &shared.CeremonyResponse{Ceremony: id, Username: u.Username, Options: opts}, nil
+	return ceremonyResponse(id, u.Username, creation.Response)
 }
 
 // PasskeyFinish verifies and stores the new passkey. Only the session that
 // began the ceremony can finish it, and only its latest one. A passkey added
 // without a trusted passkey login (after an email link, say) is provisional
 // for ProvisionalPeriod.
+//
+// Errors: ceremony_invalid, reauth_required, invalid_input (passkey_name,
+// name, credential), limit_reached, credential_rejected (400), busy.
 func (s *Service) PasskeyFinish(ctx context.Context, sess *Session, u *User, req shared.PasskeyFinishRequest, client Client) (*Passkey, error) {
 	c, err := s.takeCeremony(ctx, req.Ceremony, kindAddPasskey)
 	if err != nil {
@@ -179,6 +173,8 @@ func (s *Service) PasskeyFinish(ctx context.Context, sess *Session, u *User, req
 }
 
 // Passkeys lists the user's passkeys, oldest first.
+//
+// Errors: none of its own (a store failure only).
 func (s *Service) Passkeys(ctx context.Context, u *User) ([]Passkey, error) {
 	keys, err := s.users.Passkeys(ctx, u.ID)
 	if err != nil {
@@ -188,8 +184,10 @@ func (s *Service) Passkeys(ctx context.Context, u *User) ([]Passkey, error) {
 }
 
 // RenamePasskey renames one of the user's passkeys.
-func (s *Service) RenamePasskey(ctx context.Context, u *User, passkeyUID, name string) (*Passkey, error) {
-	name, err := cleanText("name", "The passkey name", name, passkeyNameMax)
+//
+// Errors: invalid_input (name), not_found.
+func (s *Service) RenamePasskey(ctx context.Context, u *User, passkeyUID string, req shared.PasskeyRenameRequest) (*Passkey, error) {
+	name, err := cleanText("name", "The passkey name", req.Name, passkeyNameMax)
 	if err != nil {
 		return nil, err
 	}
@@ -205,6 +203,8 @@ func (s *Service) RenamePasskey(ctx context.Context, u *User, passkeyUID, name s
 
 // DeletePasskey deletes one of the user's passkeys, never the last one,
 // and ends the sessions it started: whoever logged in with it is out.
+//
+// Errors: reauth_required, not_found, last_passkey.
 func (s *Service) DeletePasskey(ctx context.Context, sess *Session, u *User, passkeyUID string) error {
 	if err := s.requireTrustedAuth(ctx, sess, u); err != nil {
 		return err
@@ -221,8 +221,10 @@ func (s *Service) DeletePasskey(ctx context.Context, sess *Session, u *User, pas
 }
 
 // Sessions lists the user's live sessions, newest first.
-func (s *Service) Sessions(ctx context.Context, userID int64) ([]Session, error) {
-	all, err := s.sessions.ListByUser(ctx, userID)
+//
+// Errors: none of its own (a store failure only).
+func (s *Service) Sessions(ctx context.Context, u *User) ([]Session, error) {
+	all, err := s.sessions.ListByUser(ctx, u.ID)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
@@ -240,6 +242,8 @@ func (s *Service) Sessions(ctx context.Context, userID int64) ([]Session, error)
 // not found. Ending the session itself is logging out; ending another one
 // needs a trusted login, or whoever read the owner's email could throw the
 // owner out.
+//
+// Errors: reauth_required, not_found.
 func (s *Service) EndUserSession(ctx context.Context, sess *Session, u *User, id string) error {
 	if id != sess.ID {
 		if err := s.requireTrustedAuth(ctx, sess, u); err != nil {
@@ -257,6 +261,8 @@ func (s *Service) EndUserSession(ctx context.Context, sess *Session, u *User, id
 }
 
 // LogoutEverywhere ends every session of the user, this one included.
+//
+// Errors: reauth_required.
 func (s *Service) LogoutEverywhere(ctx context.Context, sess *Session, u *User) error {
 	if err := s.requireTrustedAuth(ctx, sess, u); err != nil {
 		return err

@@ -84,7 +84,9 @@ func (s *Service) sessionTTL(sess *Session, now time.Time) time.Duration {
 }
 
 // Authenticate returns the live session a cookie token names, with its
-// user. Anything else is unauthenticated.
+// user.
+//
+// Errors: unauthenticated (anything but a live session).
 func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *User, error) {
 	unauth := errUnauthenticated()
 	if token == "" || len(token) > 128 {
@@ -127,6 +129,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *Us
 
 // EndSessionByToken destroys the session a cookie token names, if any.
 // The token's hash is the session's id, so nothing needs to be read first.
+//
+// Errors: none of its own (a store failure only).
 func (s *Service) EndSessionByToken(ctx context.Context, token string) error {
 	if token == "" || len(token) > 128 {
 		return nil
@@ -147,6 +151,8 @@ func (s *Service) endSession(ctx context.Context, id string) error {
 // browsers (and, later, applications) they are signed in to: logout
 // everywhere, account deletion and "this wasn't me" all end here, so a new
 // kind of grant needs adding in this one place.
+//
+// Errors: none of its own (a store failure only).
 func (s *Service) EndAllSessions(ctx context.Context, userID int64) error {
 	return s.endSessionsWhere(ctx, userID, func(Session) bool { return true })
 }

@@ -16,6 +16,9 @@ import (
 // SignupBegin checks the requested account and starts a registration
 // ceremony. Nothing is stored but the ceremony: the account only comes into
 // being with its first passkey, in SignupFinish.
+//
+// Errors: invalid_input (username, email, display_name), username_taken,
+// email_taken (unless enumeration protection hides it), busy.
 func (s *Service) SignupBegin(ctx context.Context, req shared.SignupBeginRequest) (*shared.CeremonyResponse, error) {
 	username := req.Username
 	if err := ValidateUsername(username); err != nil {
@@ -51,12 +54,7 @@ func (s *Service) SignupBegin(ctx context.Context, req shared.SignupBeginRequest
 
 	handle := randomBytes(32)
 	creation, session, err := s.wa.BeginRegistration(
-		&waUser{handle: handle, name: username, displayName: display},
-		webauthn.WithCredentialParameters(credentialParameters),
-		webauthn.WithAuthenticatorSelection(s.authenticatorSelection()),
-		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
-		webauthn.WithExtensions(webauthn.WithExtensionCredProps()),
-	)
+		&waUser{handle: handle, name: username, displayName: display}, s.registrationOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("begin registration: %w", err)
 	}
@@ -67,11 +65,18 @@ func (s *Service) SignupBegin(ctx context.Context, req shared.SignupBeginRequest
 	if err != nil {
 		return nil, err
 	}
-	opts, err := json.Marshal(creation.Response)
-	if err != nil {
-		return nil, fmt.Errorf("encode creation options: %w", err)
-	}
-	return &shared.CeremonyResponse{Ceremony: id, Options: opts}, nil
+	return ceremonyResponse(id, "", creation.Response)
+}
+
+// registrationOptions are what every new passkey is made with, sign-up's
+// and add-passkey's alike, followed by extra.
+func (s *Service) registrationOptions(extra ...webauthn.RegistrationOption) []webauthn.RegistrationOption {
+	return append([]webauthn.RegistrationOption{
+		webauthn.WithCredentialParameters(credentialParameters),
+		webauthn.WithAuthenticatorSelection(s.authenticatorSelection()),
+		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
+		webauthn.WithExtensions(webauthn.WithExtensionCredProps()),
+	}, extra...)
 }
 
 // authenticatorSelection asks for a discoverable credential (a passkey the
@@ -93,20 +98,24 @@ type Client struct {
 }
 
 // SignupFinish verifies the new passkey and creates the account with it, in
-// one transaction. The ceremony is consumed first, so a failure here cannot
-// be retried with the same challenge.
-func (s *Service) SignupFinish(ctx context.Context, req shared.SignupFinishRequest, client Client) (*User, *Session, string, error) {
+// one transaction, and logs the new account in. The ceremony is consumed
+// first, so a failure here cannot be retried with the same challenge.
+//
+// Errors: ceremony_invalid, invalid_input (passkey_name, credential),
+// credential_rejected (400), username_taken, email_taken (unless
+// enumeration protection hides it), busy.
+func (s *Service) SignupFinish(ctx context.Context, req shared.SignupFinishRequest, client Client) (*Login, error) {
 	c, err := s.takeCeremony(ctx, req.Ceremony, kindSignup)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	name, err := cleanText("passkey_name", "The passkey name", req.PasskeyName, passkeyNameMax)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	cred, err := s.verifyRegistration(&waUser{handle: c.Handle, name: c.Username, displayName: c.DisplayName}, c, req.Credential)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	now := s.opts.Now().UTC()
 	u := &User{
@@ -122,7 +131,7 @@ func (s *Service) SignupFinish(ctx context.Context, req shared.SignupFinishReque
 	// An overdue unproven address is released before the new account asks
 	// for it, whether or not a sweep has run.
 	if _, err := s.users.ReleaseUnprovenEmails(ctx, s.proofCutoff(), u.Email); err != nil {
-		return nil, nil, "", fmt.Errorf("release unproven email: %w", err)
+		return nil, fmt.Errorf("release unproven email: %w", err)
 	}
 	err = s.users.CreateUser(ctx, u, p)
 	taken := s.opts.EnumerationProtection && ErrorCode(err) == shared.CodeEmailTaken
@@ -133,12 +142,12 @@ func (s *Service) SignupFinish(ctx context.Context, req shared.SignupFinishReque
 		err = s.users.CreateUser(ctx, u, p)
 	}
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	s.log.InfoContext(ctx, "account created", "user", u.UID, "aaguid", formatAAGUID(p.AAGUID), "email_taken", taken)
 	sess, token, err := s.startSession(ctx, u, p, client)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	if taken {
 		s.welcomeTaken(ctx, c.Email)
@@ -147,7 +156,7 @@ func (s *Service) SignupFinish(ctx context.Context, req shared.SignupFinishReque
 		// with any login link.
 		s.log.ErrorContext(ctx, "welcome mail not sent", "user", u.UID, "err", err)
 	}
-	return u, sess, token, nil
+	return &Login{User: u, Session: sess, Token: token}, nil
 }
 
 // welcomeTaken tells the owner of an address a new account tried to take.

@@ -34,10 +34,11 @@ func (e *env) signup(t *testing.T, username, email string) (*auth.User, string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, _, token, err := e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
+	login, err := e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
 	if err != nil {
 		t.Fatalf("SignupFinish: %v", err)
 	}
+	u, token := login.User, login.Token
 	// The welcome mail goes out in the background; let it arrive before
 	// whatever the test sends next, so messages keep their order.
 	e.svc.WaitForMail()
@@ -104,10 +105,11 @@ func TestSignup(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			u, sess, token, err := e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred, PasskeyName: " Work laptop "}, chromeOnMac)
+			login, err := e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred, PasskeyName: " Work laptop "}, chromeOnMac)
 			if err != nil {
 				t.Fatal(err)
 			}
+			u, sess, token := login.User, login.Session, login.Token
 			if u.Username != "Alice" || u.Email != "alice@example.com" || u.DisplayName != "Alice A." || u.UID == "" {
 				t.Errorf("user %+v", u)
 			}
@@ -155,10 +157,10 @@ func TestSignup(t *testing.T) {
 			begin, _ := e.svc.SignupBegin(ctx, shared.SignupBeginRequest{Username: "dave", Email: "dave@example.com"})
 			cred, _ := e.key.Register(begin.Options)
 			req := shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred}
-			if _, _, _, err := e.svc.SignupFinish(ctx, req, chromeOnMac); err != nil {
+			if _, err := e.svc.SignupFinish(ctx, req, chromeOnMac); err != nil {
 				t.Fatal(err)
 			}
-			_, _, _, err := e.svc.SignupFinish(ctx, req, chromeOnMac)
+			_, err := e.svc.SignupFinish(ctx, req, chromeOnMac)
 			wantCode(t, err, shared.CodeCeremonyInvalid)
 		})
 
@@ -200,7 +202,7 @@ func TestSignup(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, _, _, err = e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
+				_, err = e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
 				wantCode(t, err, shared.CodeCredentialRejected)
 				var ae *auth.Error
 				if errors.As(err, &ae) && (strings.Contains(ae.Message, "rpIdHash") || strings.Contains(ae.Message, "origin")) {
@@ -224,7 +226,7 @@ func TestSignup(t *testing.T) {
 			first, _ := e.svc.SignupBegin(ctx, shared.SignupBeginRequest{Username: "gina", Email: "gina@example.com"})
 			second, _ := e.svc.SignupBegin(ctx, shared.SignupBeginRequest{Username: "gina", Email: "gina@example.com"})
 			cred, _ := e.key.Register(first.Options)
-			_, _, _, err := e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: second.Ceremony, Credential: cred}, chromeOnMac)
+			_, err := e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: second.Ceremony, Credential: cred}, chromeOnMac)
 			wantCode(t, err, shared.CodeCredentialRejected)
 			// The error is logged: it must not hold either challenge.
 			for _, b := range []*shared.CeremonyResponse{first, second} {
@@ -237,7 +239,7 @@ func TestSignup(t *testing.T) {
 			}
 			e.noAccount(t, "gina")
 			// Finishing consumed the second ceremony even though it failed.
-			_, _, _, err = e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: second.Ceremony, Credential: cred}, chromeOnMac)
+			_, err = e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: second.Ceremony, Credential: cred}, chromeOnMac)
 			wantCode(t, err, shared.CodeCeremonyInvalid)
 		})
 
@@ -246,7 +248,7 @@ func TestSignup(t *testing.T) {
 			begin, _ := e.svc.SignupBegin(ctx, shared.SignupBeginRequest{Username: "hank", Email: "hank@example.com"})
 			cred, _ := e.key.Register(begin.Options)
 			e.clock.Advance(10*time.Minute + time.Second)
-			_, _, _, err := e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
+			_, err := e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
 			wantCode(t, err, shared.CodeCeremonyInvalid)
 			e.noAccount(t, "hank")
 		})
@@ -254,7 +256,7 @@ func TestSignup(t *testing.T) {
 		t.Run("refuses unknown and malformed ceremony ids", func(t *testing.T) {
 			e := newEnv(t, b)
 			for _, id := range []string{"", "nope", strings.Repeat("x", 500)} {
-				_, _, _, err := e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: id, Credential: json.RawMessage(`{}`)}, chromeOnMac)
+				_, err := e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: id, Credential: json.RawMessage(`{}`)}, chromeOnMac)
 				wantCode(t, err, shared.CodeCeremonyInvalid)
 			}
 		})
@@ -278,7 +280,7 @@ func TestSignup(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_, _, _, errs[i] = e.svc.SignupFinish(ctx, req, chromeOnMac)
+					_, errs[i] = e.svc.SignupFinish(ctx, req, chromeOnMac)
 				}()
 			}
 			wg.Wait()

@@ -20,13 +20,14 @@ import (
 func (e *env) emailSession(t *testing.T, name string) string {
 	t.Helper()
 	ctx := context.Background()
-	if err := e.svc.EmailLogin(ctx, name); err != nil {
+	if err := e.svc.EmailLogin(ctx, shared.EmailLoginRequest{UsernameOrEmail: name}); err != nil {
 		t.Fatal(err)
 	}
-	_, _, token, err := e.svc.EmailVerify(ctx, e.lastLink(t), chromeOnMac)
+	login, err := e.svc.EmailVerify(ctx, shared.EmailVerifyRequest{Token: e.lastLink(t)}, chromeOnMac)
 	if err != nil {
 		t.Fatalf("EmailVerify: %v", err)
 	}
+	token := login.Token
 	return token
 }
 
@@ -240,7 +241,7 @@ func TestAccountAndCeremonyBounds(t *testing.T) {
 				e.clock.Advance(time.Second)
 				_, _, newest = e.login(t, e.key, "alice")
 			}
-			list, err := e.svc.Sessions(ctx, u.ID)
+			list, err := e.svc.Sessions(ctx, u)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/latchkey/latchkey/server/auth"
 	"github.com/latchkey/latchkey/shared"
@@ -63,7 +62,7 @@ func (s *Server) passkeyRename(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	p, err := s.opts.Auth.RenamePasskey(r.Context(), current(r).user, r.PathValue("id"), req.Name)
+	p, err := s.opts.Auth.RenamePasskey(r.Context(), current(r).user, r.PathValue("id"), req)
 	if err != nil {
 		return err
 	}
@@ -82,7 +81,7 @@ func (s *Server) passkeyDelete(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) sessions(w http.ResponseWriter, r *http.Request) error {
 	a := current(r)
-	list, err := s.opts.Auth.Sessions(r.Context(), a.user.ID)
+	list, err := s.opts.Auth.Sessions(r.Context(), a.user)
 	if err != nil {
 		return err
 	}
@@ -125,30 +124,4 @@ func (s *Server) sessionsEnd(w http.ResponseWriter, r *http.Request) error {
 	s.setCookie(w, s.sessionCookieName(), "", zeroTime)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-func apiPasskey(p auth.Passkey, now time.Time) shared.Passkey {
-	provider, _ := auth.LookupAuthenticator(p.AAGUID)
-	out := shared.Passkey{
-		ID:                p.UID,
-		Name:              p.Name,
-		AuthenticatorName: provider.Name,
-		AuthenticatorIcon: provider.Icon,
-		Synced:            p.BackupState,
-		BackupEligible:    p.BackupEligible,
-		Transports:        p.Transports,
-		CreatedAt:         p.CreatedAt,
-	}
-	if out.Transports == nil {
-		out.Transports = []string{}
-	}
-	if !p.LastUsedAt.IsZero() {
-		t := p.LastUsedAt
-		out.LastUsedAt = &t
-	}
-	if p.Provisional(now) {
-		t := p.ProvisionalUntil
-		out.ProvisionalUntil = &t
-	}
-	return out
 }

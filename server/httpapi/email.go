@@ -19,7 +19,7 @@ func (s *Server) emailLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := s.limit(w, r, auth.ActionEmailLink, req.UsernameOrEmail); err != nil {
 		return err
 	}
-	if err := s.opts.Auth.EmailLogin(r.Context(), req.UsernameOrEmail); err != nil {
+	if err := s.opts.Auth.EmailLogin(r.Context(), req); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, shared.EmailLoginResponse{ExpiresInSeconds: int(s.opts.Auth.EmailLinkTTL().Seconds())})
@@ -31,17 +31,12 @@ func (s *Server) emailVerify(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	u, sess, token, err := s.opts.Auth.EmailVerify(r.Context(), req.Token, s.client(r))
+	l, err := s.opts.Auth.EmailVerify(r.Context(), req, s.client(r))
 	if err != nil {
 		return err
 	}
-	s.startSession(w, r, u, sess, token)
-	ask, err := s.opts.Auth.MayDisown(r.Context(), sess)
-	if err != nil {
-		// The login stands; only the question is lost.
-		logger(r.Context()).WarnContext(r.Context(), "could not read the disown grant", "err", err)
-	}
-	writeJSON(w, http.StatusOK, shared.UserResponse{User: apiUser(u), Method: sess.Method, ConfirmOwner: ask})
+	s.startSession(w, r, l)
+	writeJSON(w, http.StatusOK, loginResponse(l))
 	return nil
 }
 
@@ -52,7 +47,7 @@ func (s *Server) emailLinkAccount(w http.ResponseWriter, r *http.Request) error 
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	u, err := s.opts.Auth.EmailLinkAccount(r.Context(), req.Token)
+	u, err := s.opts.Auth.EmailLinkAccount(r.Context(), req)
 	if err != nil {
 		return err
 	}
@@ -71,7 +66,7 @@ func (s *Server) accountEmail(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a := current(r)
-	if err := s.opts.Auth.RequestEmail(r.Context(), a.session, a.user, req.Email); err != nil {
+	if err := s.opts.Auth.RequestEmail(r.Context(), a.session, a.user, req); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, struct{}{})

@@ -28,12 +28,12 @@ func (s *Server) loginFinish(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	u, sess, token, err := s.opts.Auth.LoginFinish(r.Context(), req, s.client(r))
+	l, err := s.opts.Auth.LoginFinish(r.Context(), req, s.client(r))
 	if err != nil {
 		return err
 	}
-	s.startSession(w, r, u, sess, token)
-	writeJSON(w, http.StatusOK, shared.UserResponse{User: apiUser(u), Method: sess.Method})
+	s.startSession(w, r, l)
+	writeJSON(w, http.StatusOK, loginResponse(l))
 	return nil
 }
 

@@ -287,7 +287,7 @@ func secPasskeys(t *testing.T, s *secServer, userID int64) []auth.Passkey {
 
 func secSessionCount(t *testing.T, s *secServer, userID int64) int {
 	t.Helper()
-	list, err := s.Auth.Sessions(context.Background(), userID)
+	list, err := s.Auth.Sessions(context.Background(), &auth.User{ID: userID})
 	if err != nil {
 		t.Fatal(err)
 	}
