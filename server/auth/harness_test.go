@@ -12,6 +12,7 @@ import (
 	"github.com/latchkey/latchkey/server/internal/passkeytest"
 	"github.com/latchkey/latchkey/server/internal/testclock"
 	"github.com/latchkey/latchkey/server/internal/teststores"
+	"github.com/latchkey/latchkey/server/store/storetest"
 )
 
 const (
@@ -22,7 +23,7 @@ const (
 // env is one service on real stores, with its clock and an authenticator.
 type env struct {
 	svc        *auth.Service
-	users      auth.UserStore
+	users      storetest.Users
 	challenges auth.ChallengeStore
 	clock      *testclock.Clock
 	key        *passkeytest.Authenticator

@@ -23,7 +23,6 @@ type UserStore interface {
 
 	// Passkeys lists a user's passkeys, oldest first.
 	Passkeys(ctx context.Context, userID int64) ([]Passkey, error)
-	PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*Passkey, error)
 	// AddPasskey stores another passkey of an existing user; a known
 	// credential id fails with credential_rejected.
 	AddPasskey(ctx context.Context, p *Passkey) error

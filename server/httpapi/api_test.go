@@ -19,13 +19,14 @@ import (
 	"github.com/latchkey/latchkey/server/httpapi"
 	"github.com/latchkey/latchkey/server/internal/passkeytest"
 	"github.com/latchkey/latchkey/server/internal/teststores"
+	"github.com/latchkey/latchkey/server/store/storetest"
 	"github.com/latchkey/latchkey/shared"
 )
 
 // api is a Latchkey API on real stores, served over real HTTP.
 type api struct {
 	URL   string
-	Users auth.UserStore
+	Users storetest.Users
 	Auth  *auth.Service
 	srv   *httptest.Server
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/latchkey/latchkey/server/internal/smtptest"
 	"github.com/latchkey/latchkey/server/internal/teststores"
 	"github.com/latchkey/latchkey/server/mail"
+	"github.com/latchkey/latchkey/server/store/storetest"
 	"github.com/latchkey/latchkey/shared"
 )
 
@@ -43,7 +44,7 @@ import (
 // domain, the mailer and the HTTP edge captured in one buffer, every level.
 type secServer struct {
 	URL   string // PUBLIC_URL: http://localhost:PORT
-	Users auth.UserStore
+	Users storetest.Users
 	Auth  *auth.Service
 	Box   *smtptest.Server
 	Log   *secLog

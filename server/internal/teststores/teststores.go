@@ -13,12 +13,13 @@ import (
 	"github.com/latchkey/latchkey/server/store/bunstore"
 	"github.com/latchkey/latchkey/server/store/memstore"
 	"github.com/latchkey/latchkey/server/store/redisstore"
+	"github.com/latchkey/latchkey/server/store/storetest"
 )
 
 // Stores is one backend's set of stores.
 type Stores struct {
 	Name       string
-	Users      auth.UserStore
+	Users      storetest.Users
 	Challenges auth.ChallengeStore
 	Sessions   auth.SessionStore
 	Limiter    auth.Limiter

@@ -32,14 +32,14 @@ func openStore(t *testing.T, databaseURL, dataDir string) *bunstore.Store {
 
 func TestSQLiteUserStore(t *testing.T) {
 	t.Parallel()
-	storetest.UserStore(t, func(t *testing.T) auth.UserStore {
+	storetest.UserStore(t, func(t *testing.T) storetest.Users {
 		return openStore(t, "", t.TempDir())
 	})
 }
 
 func TestPostgresUserStore(t *testing.T) {
 	t.Parallel()
-	storetest.UserStore(t, func(t *testing.T) auth.UserStore {
+	storetest.UserStore(t, func(t *testing.T) storetest.Users {
 		return openStore(t, testenv.Postgres(t), "")
 	})
 }

@@ -107,7 +107,8 @@ func (s *Store) Passkeys(ctx context.Context, userID int64) ([]auth.Passkey, err
 	return out, nil
 }
 
-// PasskeyByCredentialID implements auth.UserStore.
+// PasskeyByCredentialID returns the passkey with that credential id, or
+// auth.ErrNotFound; the contract suite uses it (storetest.Users).
 func (s *Store) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*auth.Passkey, error) {
 	row := new(passkeyRow)
 	if err := s.db.NewSelect().Model(row).

@@ -13,8 +13,8 @@ import (
 
 // userEmailProofContract covers addresses that are proven, absent, pending
 // or released, and account deletion (issue 14, item 2).
-func userEmailProofContract(run func(string, func(*testing.T, context.Context, auth.UserStore))) {
-	run("stores proof, a pending address and no address at all", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+func userEmailProofContract(run func(string, func(*testing.T, context.Context, Users))) {
+	run("stores proof, a pending address and no address at all", func(t *testing.T, ctx context.Context, s Users) {
 		proven, p1 := userNew()
 		proven.EmailVerifiedAt = proven.CreatedAt.Add(time.Hour)
 		userCreate(t, ctx, s, proven, p1)
@@ -41,7 +41,7 @@ func userEmailProofContract(run func(string, func(*testing.T, context.Context, a
 		}
 	})
 
-	run("a pending address finds nobody and takes nothing", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("a pending address finds nobody and takes nothing", func(t *testing.T, ctx context.Context, s Users) {
 		pending, p := userNew()
 		addr := pending.Email
 		pending.EmailPending, pending.Email = addr, ""
@@ -54,7 +54,7 @@ func userEmailProofContract(run func(string, func(*testing.T, context.Context, a
 		userCreate(t, ctx, s, holder, p2)
 	})
 
-	run("marks a held, unproven address proven once", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("marks a held, unproven address proven once", func(t *testing.T, ctx context.Context, s Users) {
 		u, p := userNew()
 		userCreate(t, ctx, s, u, p)
 		at := u.CreatedAt.Add(2 * time.Hour)
@@ -76,7 +76,7 @@ func userEmailProofContract(run func(string, func(*testing.T, context.Context, a
 		}
 	})
 
-	run("sets a proven address, and refuses one another account holds", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("sets a proven address, and refuses one another account holds", func(t *testing.T, ctx context.Context, s Users) {
 		u, p := userNew()
 		u.EmailPending, u.Email = u.Email, ""
 		userCreate(t, ctx, s, u, p)
@@ -100,7 +100,7 @@ func userEmailProofContract(run func(string, func(*testing.T, context.Context, a
 		}
 	})
 
-	run("releases unproven addresses of accounts created before the cutoff", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("releases unproven addresses of accounts created before the cutoff", func(t *testing.T, ctx context.Context, s Users) {
 		old, p1 := userNew()
 		userCreate(t, ctx, s, old, p1)
 		oldPending, p2 := userNew()
@@ -153,7 +153,7 @@ func userEmailProofContract(run func(string, func(*testing.T, context.Context, a
 		userCreate(t, ctx, s, again, p6)
 	})
 
-	run("deletes a user with their passkeys", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("deletes a user with their passkeys", func(t *testing.T, ctx context.Context, s Users) {
 		u, p := userNew()
 		userCreate(t, ctx, s, u, p)
 		second := userNewPasskey(u.ID)

@@ -20,11 +20,22 @@ import (
 	"github.com/latchkey/latchkey/shared"
 )
 
+// Users is a user store as the contract sees it: an auth.UserStore, and a
+// lookup by credential id that the domain never needs (a login finds its
+// passkey among the user's) but the contract does, to check what was
+// stored, and what was not.
+type Users interface {
+	auth.UserStore
+	// PasskeyByCredentialID returns the passkey with that credential id,
+	// whoever's it is, or ErrNotFound.
+	PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*auth.Passkey, error)
+}
+
 // UserStore runs the auth.UserStore contract. open is called once per
 // subtest, possibly from parallel subtests, and must return an empty store
 // of its own, closed through t.Cleanup.
-func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
-	run := func(name string, f func(t *testing.T, ctx context.Context, s auth.UserStore)) {
+func UserStore(t *testing.T, open func(t *testing.T) Users) {
+	run := func(name string, f func(t *testing.T, ctx context.Context, s Users)) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			f(t, t.Context(), open(t))
@@ -33,7 +44,7 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 
 	userEmailProofContract(run)
 
-	run("creates a user with a first passkey and reads it back by every key", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("creates a user with a first passkey and reads it back by every key", func(t *testing.T, ctx context.Context, s Users) {
 		u, p := userNew()
 		userCreate(t, ctx, s, u, p)
 		if u.ID == 0 || p.ID == 0 {
@@ -63,7 +74,7 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		userComparePasskey(t, "PasskeyByCredentialID", got, p)
 	})
 
-	run("finds users by username and email regardless of case", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("finds users by username and email regardless of case", func(t *testing.T, ctx context.Context, s Users) {
 		u, p := userNew()
 		u.Username = "Mixed_" + u.Username
 		u.Email = "Mixed." + strings.ToUpper(u.Email[:1]) + u.Email[1:]
@@ -84,7 +95,7 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		}
 	})
 
-	run("matches and refuses emails by auth.EmailKey and keeps them as typed", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("matches and refuses emails by auth.EmailKey and keeps them as typed", func(t *testing.T, ctx context.Context, s Users) {
 		// SQLite's lower() folds only ASCII and neither database composes
 		// accents or ignores invisible characters: the store must compare
 		// the domain's key, not the column.
@@ -122,7 +133,7 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		userCreate(t, ctx, s, other, otherKey)
 	})
 
-	run("lets any number of users have no email address", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("lets any number of users have no email address", func(t *testing.T, ctx context.Context, s Users) {
 		// A released address leaves an account without one; no address is
 		// no key, and the uniqueness rule must not make it a shared one.
 		for range 2 {
@@ -135,7 +146,7 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		}
 	})
 
-	run("round-trips every passkey field", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("round-trips every passkey field", func(t *testing.T, ctx context.Context, s Users) {
 		u, first := userNew()
 		first.Transports = []string{"usb", "nfc", "hybrid"}
 		first.SignCount = 1<<32 - 1 // the counter is a full uint32
@@ -177,7 +188,7 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		userComparePasskey(t, "Passkeys[1]", &list[1], second)
 	})
 
-	run("lists a user's passkeys oldest first and no one else's", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("lists a user's passkeys oldest first and no one else's", func(t *testing.T, ctx context.Context, s Users) {
 		u, first := userNew()
 		userCreate(t, ctx, s, u, first)
 		other, otherFirst := userNew()
@@ -207,7 +218,7 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		}
 	})
 
-	run("refuses a username that differs only in case", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("refuses a username that differs only in case", func(t *testing.T, ctx context.Context, s Users) {
 		u, p := userNew()
 		userCreate(t, ctx, s, u, p)
 		dup, dupKey := userNew()
@@ -217,7 +228,7 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		userWantNotStored(t, ctx, s, dup, dupKey)
 	})
 
-	run("refuses an email that differs only in case", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("refuses an email that differs only in case", func(t *testing.T, ctx context.Context, s Users) {
 		u, p := userNew()
 		userCreate(t, ctx, s, u, p)
 		dup, dupKey := userNew()
@@ -227,7 +238,7 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		userWantNotStored(t, ctx, s, dup, dupKey)
 	})
 
-	run("refuses a sign-up whose passkey is already registered and keeps no user", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("refuses a sign-up whose passkey is already registered and keeps no user", func(t *testing.T, ctx context.Context, s Users) {
 		u, p := userNew()
 		userCreate(t, ctx, s, u, p)
 		dup, dupKey := userNew()
@@ -252,7 +263,7 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		}
 	})
 
-	run("refuses to add a passkey that is already registered", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("refuses to add a passkey that is already registered", func(t *testing.T, ctx context.Context, s Users) {
 		u, p := userNew()
 		userCreate(t, ctx, s, u, p)
 		other, otherKey := userNew()
@@ -269,14 +280,14 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		}
 	})
 
-	run("refuses a passkey for a user that does not exist", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("refuses a passkey for a user that does not exist", func(t *testing.T, ctx context.Context, s Users) {
 		err := s.AddPasskey(ctx, userNewPasskey(1<<40))
 		if !errors.Is(err, auth.ErrNotFound) {
 			t.Fatalf("AddPasskey for a missing user: err = %v, want ErrNotFound", err)
 		}
 	})
 
-	run("lets exactly one of two concurrent sign-ups with the same username succeed", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("lets exactly one of two concurrent sign-ups with the same username succeed", func(t *testing.T, ctx context.Context, s Users) {
 		// A few rounds, because one can pass by luck of scheduling.
 		for range 3 {
 			a, aKey := userNew()
@@ -308,7 +319,7 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		}
 	})
 
-	run("records passkey use while the sign count increases", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("records passkey use while the sign count increases", func(t *testing.T, ctx context.Context, s Users) {
 		u, p := userNew()
 		p.SignCount = 0
 		userCreate(t, ctx, s, u, p)
@@ -327,7 +338,7 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		}
 	})
 
-	run("always accepts a zero sign count", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("always accepts a zero sign count", func(t *testing.T, ctx context.Context, s Users) {
 		// Authenticators without a counter (most synced passkeys) always
 		// report zero; that must never read as a clone.
 		u, p := userNew()
@@ -345,7 +356,7 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		}
 	})
 
-	run("refuses a zero sign count once the passkey has counted, and changes nothing", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("refuses a zero sign count once the passkey has counted, and changes nothing", func(t *testing.T, ctx context.Context, s Users) {
 		u, p := userNew()
 		p.SignCount = 7
 		userCreate(t, ctx, s, u, p)
@@ -360,7 +371,7 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		}
 	})
 
-	run("refuses a sign count that does not increase and changes nothing", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("refuses a sign count that does not increase and changes nothing", func(t *testing.T, ctx context.Context, s Users) {
 		u, p := userNew()
 		p.SignCount = 10
 		userCreate(t, ctx, s, u, p)
@@ -379,7 +390,7 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		}
 	})
 
-	run("lets only one of two racing logins with the same sign count through", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("lets only one of two racing logins with the same sign count through", func(t *testing.T, ctx context.Context, s Users) {
 		u, p := userNew()
 		p.SignCount = 1
 		userCreate(t, ctx, s, u, p)
@@ -406,7 +417,7 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		}
 	})
 
-	run("renames only a passkey of the given user", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("renames only a passkey of the given user", func(t *testing.T, ctx context.Context, s Users) {
 		u, p := userNew()
 		userCreate(t, ctx, s, u, p)
 		other, otherKey := userNew()
@@ -435,7 +446,7 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		}
 	})
 
-	run("deletes only a passkey of the given user", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("deletes only a passkey of the given user", func(t *testing.T, ctx context.Context, s Users) {
 		u, p := userNew()
 		userCreate(t, ctx, s, u, p)
 		second := userNewPasskey(u.ID)
@@ -475,14 +486,14 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		}
 	})
 
-	run("refuses to delete a user's only passkey", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("refuses to delete a user's only passkey", func(t *testing.T, ctx context.Context, s Users) {
 		u, p := userNew()
 		userCreate(t, ctx, s, u, p)
 		userWantAuthError(t, s.DeletePasskey(ctx, u.ID, p.UID), shared.CodeLastPasskey, "")
 		userPasskey(t, ctx, s, p.CredentialID)
 	})
 
-	run("never lets concurrent deletes remove every passkey", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("never lets concurrent deletes remove every passkey", func(t *testing.T, ctx context.Context, s Users) {
 		u, p := userNew()
 		userCreate(t, ctx, s, u, p)
 		second := userNewPasskey(u.ID)
@@ -512,7 +523,7 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		}
 	})
 
-	run("reports missing users and passkeys as ErrNotFound", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("reports missing users and passkeys as ErrNotFound", func(t *testing.T, ctx context.Context, s Users) {
 		u, p := userNew()
 		userCreate(t, ctx, s, u, p)
 		ghost, ghostKey := userNew()
@@ -538,7 +549,7 @@ func UserStore(t *testing.T, open func(t *testing.T) auth.UserStore) {
 		}
 	})
 
-	run("answers a ping", func(t *testing.T, ctx context.Context, s auth.UserStore) {
+	run("answers a ping", func(t *testing.T, ctx context.Context, s Users) {
 		if err := s.Ping(ctx); err != nil {
 			t.Fatalf("Ping: %v", err)
 		}
@@ -602,14 +613,14 @@ func userSameTime(a, b time.Time) bool {
 	return a.Truncate(time.Second).Equal(b.Truncate(time.Second))
 }
 
-func userCreate(t *testing.T, ctx context.Context, s auth.UserStore, u *auth.User, p *auth.Passkey) {
+func userCreate(t *testing.T, ctx context.Context, s Users, u *auth.User, p *auth.Passkey) {
 	t.Helper()
 	if err := s.CreateUser(ctx, u, p); err != nil {
 		t.Fatalf("CreateUser(%s): %v", u.Username, err)
 	}
 }
 
-func userPasskey(t *testing.T, ctx context.Context, s auth.UserStore, credentialID []byte) *auth.Passkey {
+func userPasskey(t *testing.T, ctx context.Context, s Users, credentialID []byte) *auth.Passkey {
 	t.Helper()
 	p, err := s.PasskeyByCredentialID(ctx, credentialID)
 	if err != nil {
@@ -621,7 +632,7 @@ func userPasskey(t *testing.T, ctx context.Context, s auth.UserStore, credential
 // userWantNotStored asserts that a refused sign-up left nothing behind: neither
 // the user nor, above all, its passkey, which would otherwise be a
 // credential bound to no account.
-func userWantNotStored(t *testing.T, ctx context.Context, s auth.UserStore, u *auth.User, p *auth.Passkey) {
+func userWantNotStored(t *testing.T, ctx context.Context, s Users, u *auth.User, p *auth.Passkey) {
 	t.Helper()
 	if _, err := s.UserByUID(ctx, u.UID); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("refused user is stored: UserByUID err = %v", err)
