@@ -35,525 +35,557 @@ type Users interface {
 // subtest, possibly from parallel subtests, and must return an empty store
 // of its own, closed through t.Cleanup.
 func UserStore(t *testing.T, open func(t *testing.T) Users) {
-	run := func(name string, f func(t *testing.T, ctx context.Context, s Users)) {
-		t.Run(name, func(t *testing.T) {
+	t.Helper()
+	for _, tc := range []struct {
+		name string
+		fn   func(t *testing.T, ctx context.Context, s Users)
+	}{
+		{"stores proof, a pending address and no address at all", userEmailStored},
+		{"a pending address finds nobody and takes nothing", userEmailPending},
+		{"marks a held, unproven address proven once", userEmailMarkProven},
+		{"sets a proven address, and refuses one another account holds", userEmailSetProven},
+		{"releases unproven addresses of accounts created before the cutoff", userEmailRelease},
+		{"deletes a user with their passkeys", userDelete},
+		{"creates a user with a first passkey and reads it back by every key", userCreateAndRead},
+		{"finds users by username and email regardless of case", userLookupCase},
+		{"matches and refuses emails by auth.EmailKey and keeps them as typed", userEmailKey},
+		{"lets any number of users have no email address", userNoEmail},
+		{"round-trips every passkey field", userPasskeyRoundTrip},
+		{"lists a user's passkeys oldest first and no one else's", userPasskeyOrder},
+		{"refuses a username that differs only in case", userUsernameTaken},
+		{"refuses an email that differs only in case", userEmailTaken},
+		{"refuses a sign-up whose passkey is already registered and keeps no user", userDuplicateCredentialSignUp},
+		{"refuses to add a passkey that is already registered", userDuplicateCredentialAdd},
+		{"refuses a passkey for a user that does not exist", userPasskeyMissingUser},
+		{"lets exactly one of two concurrent sign-ups with the same username succeed", userConcurrentSignUp},
+		{"records passkey use while the sign count increases", userSignCountIncreases},
+		{"always accepts a zero sign count", userSignCountZero},
+		{"refuses a zero sign count once the passkey has counted, and changes nothing", userSignCountZeroAfterCount},
+		{"refuses a sign count that does not increase and changes nothing", userSignCountNotIncreasing},
+		{"lets only one of two racing logins with the same sign count through", userSignCountRace},
+		{"renames only a passkey of the given user", userRenamePasskey},
+		{"deletes only a passkey of the given user", userDeletePasskey},
+		{"refuses to delete a user's only passkey", userDeleteLastPasskey},
+		{"never lets concurrent deletes remove every passkey", userDeleteRace},
+		{"reports missing users and passkeys as ErrNotFound", userNotFound},
+		{"answers a ping", userPing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f(t, t.Context(), open(t))
+			tc.fn(t, t.Context(), open(t))
 		})
 	}
+}
 
-	userEmailProofContract(run)
+func userCreateAndRead(t *testing.T, ctx context.Context, s Users) {
+	u, p := userNew()
+	userCreate(t, ctx, s, u, p)
+	if u.ID == 0 || p.ID == 0 {
+		t.Fatalf("CreateUser left IDs unset: user %d, passkey %d", u.ID, p.ID)
+	}
+	if p.UserID != u.ID {
+		t.Fatalf("first passkey's UserID = %d, want the new user's %d", p.UserID, u.ID)
+	}
+	lookups := map[string]func() (*auth.User, error){
+		"UserByID":       func() (*auth.User, error) { return s.UserByID(ctx, u.ID) },
+		"UserByUID":      func() (*auth.User, error) { return s.UserByUID(ctx, u.UID) },
+		"UserByHandle":   func() (*auth.User, error) { return s.UserByHandle(ctx, u.Handle) },
+		"UserByUsername": func() (*auth.User, error) { return s.UserByUsername(ctx, u.Username) },
+		"UserByEmail":    func() (*auth.User, error) { return s.UserByEmail(ctx, u.Email) },
+	}
+	for name, lookup := range lookups {
+		got, err := lookup()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		userCompare(t, name, got, u)
+	}
+	got, err := s.PasskeyByCredentialID(ctx, p.CredentialID)
+	if err != nil {
+		t.Fatalf("PasskeyByCredentialID: %v", err)
+	}
+	userComparePasskey(t, "PasskeyByCredentialID", got, p)
+}
 
-	run("creates a user with a first passkey and reads it back by every key", func(t *testing.T, ctx context.Context, s Users) {
+func userLookupCase(t *testing.T, ctx context.Context, s Users) {
+	u, p := userNew()
+	u.Username = "Mixed_" + u.Username
+	u.Email = "Mixed." + strings.ToUpper(u.Email[:1]) + u.Email[1:]
+	userCreate(t, ctx, s, u, p)
+	for _, name := range []string{u.Username, strings.ToLower(u.Username), strings.ToUpper(u.Username)} {
+		got, err := s.UserByUsername(ctx, name)
+		if err != nil {
+			t.Fatalf("UserByUsername(%q): %v", name, err)
+		}
+		userCompare(t, "UserByUsername", got, u)
+	}
+	for _, email := range []string{u.Email, strings.ToLower(u.Email), strings.ToUpper(u.Email)} {
+		got, err := s.UserByEmail(ctx, email)
+		if err != nil {
+			t.Fatalf("UserByEmail(%q): %v", email, err)
+		}
+		userCompare(t, "UserByEmail", got, u)
+	}
+}
+
+func userEmailKey(t *testing.T, ctx context.Context, s Users) {
+	// SQLite's lower() folds only ASCII and neither database composes
+	// accents or ignores invisible characters: the store must compare
+	// the domain's key, not the column.
+	tag := userRandomHex(4)
+	u, p := userNew()
+	u.Email = "Éve." + tag + "@Bücher.example"
+	userCreate(t, ctx, s, u, p)
+	same := []string{
+		u.Email,
+		"éve." + tag + "@bücher.example",
+		"e\u0301ve." + tag + "@bu\u0308cher.example", // decomposed
+		"ÉVE." + tag + "@BÜCHER.EXAMPLE",
+		"éve." + tag + "@xn--bcher-kva.example", // the domain in ASCII
+		"éve." + tag + "\u200b@bücher.example",  // invisible characters never distinguish
+	}
+	for _, email := range same {
+		got, err := s.UserByEmail(ctx, email)
+		if err != nil {
+			t.Fatalf("UserByEmail(%+q): %v", email, err)
+		}
+		userCompare(t, "UserByEmail", got, u)
+	}
+	for _, email := range same[1:] {
+		dup, dupKey := userNew()
+		dup.Email = email
+		userWantAuthError(t, s.CreateUser(ctx, dup, dupKey), shared.CodeEmailTaken, "email")
+		userWantNotStored(t, ctx, s, dup, dupKey)
+	}
+	// Without the accent it is another mailbox, and another account.
+	other, otherKey := userNew()
+	other.Email = "eve." + tag + "@bücher.example"
+	if _, err := s.UserByEmail(ctx, other.Email); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("UserByEmail(%q) = %v, want ErrNotFound", other.Email, err)
+	}
+	userCreate(t, ctx, s, other, otherKey)
+}
+
+func userNoEmail(t *testing.T, ctx context.Context, s Users) {
+	// A released address leaves an account without one; no address is
+	// no key, and the uniqueness rule must not make it a shared one.
+	for range 2 {
 		u, p := userNew()
+		u.Email = ""
 		userCreate(t, ctx, s, u, p)
-		if u.ID == 0 || p.ID == 0 {
-			t.Fatalf("CreateUser left IDs unset: user %d, passkey %d", u.ID, p.ID)
-		}
-		if p.UserID != u.ID {
-			t.Fatalf("first passkey's UserID = %d, want the new user's %d", p.UserID, u.ID)
-		}
-		lookups := map[string]func() (*auth.User, error){
-			"UserByID":       func() (*auth.User, error) { return s.UserByID(ctx, u.ID) },
-			"UserByUID":      func() (*auth.User, error) { return s.UserByUID(ctx, u.UID) },
-			"UserByHandle":   func() (*auth.User, error) { return s.UserByHandle(ctx, u.Handle) },
-			"UserByUsername": func() (*auth.User, error) { return s.UserByUsername(ctx, u.Username) },
-			"UserByEmail":    func() (*auth.User, error) { return s.UserByEmail(ctx, u.Email) },
-		}
-		for name, lookup := range lookups {
-			got, err := lookup()
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			userCompare(t, name, got, u)
-		}
-		got, err := s.PasskeyByCredentialID(ctx, p.CredentialID)
+	}
+	if got, err := s.UserByEmail(ctx, ""); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("UserByEmail(\"\") = %+v, %v; want ErrNotFound", got, err)
+	}
+}
+
+func userPasskeyRoundTrip(t *testing.T, ctx context.Context, s Users) {
+	u, first := userNew()
+	first.Transports = []string{"usb", "nfc", "hybrid"}
+	first.SignCount = 1<<32 - 1 // the counter is a full uint32
+	first.BackupEligible, first.BackupState = true, true
+	first.AttestationType = "packed"
+	first.Name = "Clé de sécurité 🔑 'quoted'"
+	first.LastUsedAt = time.Time{}
+	userCreate(t, ctx, s, u, first)
+
+	second := userNewPasskey(u.ID)
+	second.Transports = nil
+	second.SignCount = 0
+	second.BackupEligible, second.BackupState = true, false
+	second.AttestationType = "none"
+	second.AAGUID = make([]byte, 16) // "none" attestation reports an all-zero AAGUID
+	second.LastUsedAt = first.CreatedAt.Add(90*time.Minute + 123456789*time.Nanosecond)
+	if err := s.AddPasskey(ctx, second); err != nil {
+		t.Fatalf("AddPasskey: %v", err)
+	}
+	if second.ID == 0 || second.ID == first.ID {
+		t.Fatalf("AddPasskey set ID %d (first passkey has %d)", second.ID, first.ID)
+	}
+
+	for _, want := range []*auth.Passkey{first, second} {
+		got, err := s.PasskeyByCredentialID(ctx, want.CredentialID)
 		if err != nil {
 			t.Fatalf("PasskeyByCredentialID: %v", err)
 		}
-		userComparePasskey(t, "PasskeyByCredentialID", got, p)
-	})
+		userComparePasskey(t, "PasskeyByCredentialID", got, want)
+	}
+	list, err := s.Passkeys(ctx, u.ID)
+	if err != nil {
+		t.Fatalf("Passkeys: %v", err)
+	}
+	if len(list) != 2 {
+		t.Fatalf("Passkeys returned %d passkeys, want 2", len(list))
+	}
+	userComparePasskey(t, "Passkeys[0]", &list[0], first)
+	userComparePasskey(t, "Passkeys[1]", &list[1], second)
+}
 
-	run("finds users by username and email regardless of case", func(t *testing.T, ctx context.Context, s Users) {
-		u, p := userNew()
-		u.Username = "Mixed_" + u.Username
-		u.Email = "Mixed." + strings.ToUpper(u.Email[:1]) + u.Email[1:]
-		userCreate(t, ctx, s, u, p)
-		for _, name := range []string{u.Username, strings.ToLower(u.Username), strings.ToUpper(u.Username)} {
-			got, err := s.UserByUsername(ctx, name)
-			if err != nil {
-				t.Fatalf("UserByUsername(%q): %v", name, err)
-			}
-			userCompare(t, "UserByUsername", got, u)
-		}
-		for _, email := range []string{u.Email, strings.ToLower(u.Email), strings.ToUpper(u.Email)} {
-			got, err := s.UserByEmail(ctx, email)
-			if err != nil {
-				t.Fatalf("UserByEmail(%q): %v", email, err)
-			}
-			userCompare(t, "UserByEmail", got, u)
-		}
-	})
+func userPasskeyOrder(t *testing.T, ctx context.Context, s Users) {
+	u, first := userNew()
+	userCreate(t, ctx, s, u, first)
+	other, otherFirst := userNew()
+	userCreate(t, ctx, s, other, otherFirst)
 
-	run("matches and refuses emails by auth.EmailKey and keeps them as typed", func(t *testing.T, ctx context.Context, s Users) {
-		// SQLite's lower() folds only ASCII and neither database composes
-		// accents or ignores invisible characters: the store must compare
-		// the domain's key, not the column.
-		tag := userRandomHex(4)
-		u, p := userNew()
-		u.Email = "Éve." + tag + "@Bücher.example"
-		userCreate(t, ctx, s, u, p)
-		same := []string{
-			u.Email,
-			"éve." + tag + "@bücher.example",
-			"e\u0301ve." + tag + "@bu\u0308cher.example", // decomposed
-			"ÉVE." + tag + "@BÜCHER.EXAMPLE",
-			"éve." + tag + "@xn--bcher-kva.example", // the domain in ASCII
-			"éve." + tag + "\u200b@bücher.example",  // invisible characters never distinguish
-		}
-		for _, email := range same {
-			got, err := s.UserByEmail(ctx, email)
-			if err != nil {
-				t.Fatalf("UserByEmail(%+q): %v", email, err)
-			}
-			userCompare(t, "UserByEmail", got, u)
-		}
-		for _, email := range same[1:] {
-			dup, dupKey := userNew()
-			dup.Email = email
-			userWantAuthError(t, s.CreateUser(ctx, dup, dupKey), shared.CodeEmailTaken, "email")
-			userWantNotStored(t, ctx, s, dup, dupKey)
-		}
-		// Without the accent it is another mailbox, and another account.
-		other, otherKey := userNew()
-		other.Email = "eve." + tag + "@bücher.example"
-		if _, err := s.UserByEmail(ctx, other.Email); !errors.Is(err, auth.ErrNotFound) {
-			t.Fatalf("UserByEmail(%q) = %v, want ErrNotFound", other.Email, err)
-		}
-		userCreate(t, ctx, s, other, otherKey)
-	})
-
-	run("lets any number of users have no email address", func(t *testing.T, ctx context.Context, s Users) {
-		// A released address leaves an account without one; no address is
-		// no key, and the uniqueness rule must not make it a shared one.
-		for range 2 {
-			u, p := userNew()
-			u.Email = ""
-			userCreate(t, ctx, s, u, p)
-		}
-		if got, err := s.UserByEmail(ctx, ""); !errors.Is(err, auth.ErrNotFound) {
-			t.Fatalf("UserByEmail(\"\") = %+v, %v; want ErrNotFound", got, err)
-		}
-	})
-
-	run("round-trips every passkey field", func(t *testing.T, ctx context.Context, s Users) {
-		u, first := userNew()
-		first.Transports = []string{"usb", "nfc", "hybrid"}
-		first.SignCount = 1<<32 - 1 // the counter is a full uint32
-		first.BackupEligible, first.BackupState = true, true
-		first.AttestationType = "packed"
-		first.Name = "Clé de sécurité 🔑 'quoted'"
-		first.LastUsedAt = time.Time{}
-		userCreate(t, ctx, s, u, first)
-
-		second := userNewPasskey(u.ID)
-		second.Transports = nil
-		second.SignCount = 0
-		second.BackupEligible, second.BackupState = true, false
-		second.AttestationType = "none"
-		second.AAGUID = make([]byte, 16) // "none" attestation reports an all-zero AAGUID
-		second.LastUsedAt = first.CreatedAt.Add(90*time.Minute + 123456789*time.Nanosecond)
-		if err := s.AddPasskey(ctx, second); err != nil {
+	// Inserted out of creation order, so an implementation that sorts by
+	// insertion (or id) fails.
+	older := userNewPasskey(u.ID)
+	older.CreatedAt = first.CreatedAt.Add(-time.Hour)
+	newer := userNewPasskey(u.ID)
+	newer.CreatedAt = first.CreatedAt.Add(time.Hour)
+	for _, p := range []*auth.Passkey{newer, older} {
+		if err := s.AddPasskey(ctx, p); err != nil {
 			t.Fatalf("AddPasskey: %v", err)
 		}
-		if second.ID == 0 || second.ID == first.ID {
-			t.Fatalf("AddPasskey set ID %d (first passkey has %d)", second.ID, first.ID)
-		}
+	}
+	list, err := s.Passkeys(ctx, u.ID)
+	if err != nil {
+		t.Fatalf("Passkeys: %v", err)
+	}
+	var got []string
+	for _, p := range list {
+		got = append(got, p.UID)
+	}
+	if want := []string{older.UID, first.UID, newer.UID}; !slices.Equal(got, want) {
+		t.Fatalf("Passkeys UIDs = %v, want %v (oldest first)", got, want)
+	}
+}
 
-		for _, want := range []*auth.Passkey{first, second} {
-			got, err := s.PasskeyByCredentialID(ctx, want.CredentialID)
-			if err != nil {
-				t.Fatalf("PasskeyByCredentialID: %v", err)
-			}
-			userComparePasskey(t, "PasskeyByCredentialID", got, want)
-		}
-		list, err := s.Passkeys(ctx, u.ID)
-		if err != nil {
-			t.Fatalf("Passkeys: %v", err)
-		}
-		if len(list) != 2 {
-			t.Fatalf("Passkeys returned %d passkeys, want 2", len(list))
-		}
-		userComparePasskey(t, "Passkeys[0]", &list[0], first)
-		userComparePasskey(t, "Passkeys[1]", &list[1], second)
-	})
+func userUsernameTaken(t *testing.T, ctx context.Context, s Users) {
+	u, p := userNew()
+	userCreate(t, ctx, s, u, p)
+	dup, dupKey := userNew()
+	dup.Username = strings.ToUpper(u.Username)
+	err := s.CreateUser(ctx, dup, dupKey)
+	userWantAuthError(t, err, shared.CodeUsernameTaken, "username")
+	userWantNotStored(t, ctx, s, dup, dupKey)
+}
 
-	run("lists a user's passkeys oldest first and no one else's", func(t *testing.T, ctx context.Context, s Users) {
-		u, first := userNew()
-		userCreate(t, ctx, s, u, first)
-		other, otherFirst := userNew()
-		userCreate(t, ctx, s, other, otherFirst)
+func userEmailTaken(t *testing.T, ctx context.Context, s Users) {
+	u, p := userNew()
+	userCreate(t, ctx, s, u, p)
+	dup, dupKey := userNew()
+	dup.Email = strings.ToUpper(u.Email)
+	err := s.CreateUser(ctx, dup, dupKey)
+	userWantAuthError(t, err, shared.CodeEmailTaken, "email")
+	userWantNotStored(t, ctx, s, dup, dupKey)
+}
 
-		// Inserted out of creation order, so an implementation that sorts by
-		// insertion (or id) fails.
-		older := userNewPasskey(u.ID)
-		older.CreatedAt = first.CreatedAt.Add(-time.Hour)
-		newer := userNewPasskey(u.ID)
-		newer.CreatedAt = first.CreatedAt.Add(time.Hour)
-		for _, p := range []*auth.Passkey{newer, older} {
-			if err := s.AddPasskey(ctx, p); err != nil {
-				t.Fatalf("AddPasskey: %v", err)
-			}
+func userDuplicateCredentialSignUp(t *testing.T, ctx context.Context, s Users) {
+	u, p := userNew()
+	userCreate(t, ctx, s, u, p)
+	dup, dupKey := userNew()
+	dupKey.CredentialID = bytes.Clone(p.CredentialID)
+	err := s.CreateUser(ctx, dup, dupKey)
+	userWantAuthError(t, err, shared.CodeCredentialRejected, "")
+	for name, lookup := range map[string]func() (*auth.User, error){
+		"UserByUID":      func() (*auth.User, error) { return s.UserByUID(ctx, dup.UID) },
+		"UserByUsername": func() (*auth.User, error) { return s.UserByUsername(ctx, dup.Username) },
+		"UserByEmail":    func() (*auth.User, error) { return s.UserByEmail(ctx, dup.Email) },
+	} {
+		if _, err := lookup(); !errors.Is(err, auth.ErrNotFound) {
+			t.Errorf("%s after the failed sign-up: err = %v, want ErrNotFound", name, err)
 		}
-		list, err := s.Passkeys(ctx, u.ID)
-		if err != nil {
-			t.Fatalf("Passkeys: %v", err)
-		}
-		var got []string
-		for _, p := range list {
-			got = append(got, p.UID)
-		}
-		if want := []string{older.UID, first.UID, newer.UID}; !slices.Equal(got, want) {
-			t.Fatalf("Passkeys UIDs = %v, want %v (oldest first)", got, want)
-		}
-	})
+	}
+	got, err := s.PasskeyByCredentialID(ctx, p.CredentialID)
+	if err != nil {
+		t.Fatalf("PasskeyByCredentialID: %v", err)
+	}
+	if got.UserID != u.ID || got.UID != p.UID {
+		t.Fatalf("the registered passkey now belongs to user %d (uid %s), want %d (%s)", got.UserID, got.UID, u.ID, p.UID)
+	}
+}
 
-	run("refuses a username that differs only in case", func(t *testing.T, ctx context.Context, s Users) {
-		u, p := userNew()
-		userCreate(t, ctx, s, u, p)
-		dup, dupKey := userNew()
-		dup.Username = strings.ToUpper(u.Username)
-		err := s.CreateUser(ctx, dup, dupKey)
-		userWantAuthError(t, err, shared.CodeUsernameTaken, "username")
-		userWantNotStored(t, ctx, s, dup, dupKey)
-	})
+func userDuplicateCredentialAdd(t *testing.T, ctx context.Context, s Users) {
+	u, p := userNew()
+	userCreate(t, ctx, s, u, p)
+	other, otherKey := userNew()
+	userCreate(t, ctx, s, other, otherKey)
+	dup := userNewPasskey(other.ID)
+	dup.CredentialID = bytes.Clone(p.CredentialID)
+	userWantAuthError(t, s.AddPasskey(ctx, dup), shared.CodeCredentialRejected, "")
+	list, err := s.Passkeys(ctx, other.ID)
+	if err != nil {
+		t.Fatalf("Passkeys: %v", err)
+	}
+	if len(list) != 1 {
+		t.Fatalf("the other user has %d passkeys after the refused add, want 1", len(list))
+	}
+}
 
-	run("refuses an email that differs only in case", func(t *testing.T, ctx context.Context, s Users) {
-		u, p := userNew()
-		userCreate(t, ctx, s, u, p)
-		dup, dupKey := userNew()
-		dup.Email = strings.ToUpper(u.Email)
-		err := s.CreateUser(ctx, dup, dupKey)
-		userWantAuthError(t, err, shared.CodeEmailTaken, "email")
-		userWantNotStored(t, ctx, s, dup, dupKey)
-	})
+func userPasskeyMissingUser(t *testing.T, ctx context.Context, s Users) {
+	err := s.AddPasskey(ctx, userNewPasskey(1<<40))
+	if !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("AddPasskey for a missing user: err = %v, want ErrNotFound", err)
+	}
+}
 
-	run("refuses a sign-up whose passkey is already registered and keeps no user", func(t *testing.T, ctx context.Context, s Users) {
-		u, p := userNew()
-		userCreate(t, ctx, s, u, p)
-		dup, dupKey := userNew()
-		dupKey.CredentialID = bytes.Clone(p.CredentialID)
-		err := s.CreateUser(ctx, dup, dupKey)
-		userWantAuthError(t, err, shared.CodeCredentialRejected, "")
-		for name, lookup := range map[string]func() (*auth.User, error){
-			"UserByUID":      func() (*auth.User, error) { return s.UserByUID(ctx, dup.UID) },
-			"UserByUsername": func() (*auth.User, error) { return s.UserByUsername(ctx, dup.Username) },
-			"UserByEmail":    func() (*auth.User, error) { return s.UserByEmail(ctx, dup.Email) },
-		} {
-			if _, err := lookup(); !errors.Is(err, auth.ErrNotFound) {
-				t.Errorf("%s after the failed sign-up: err = %v, want ErrNotFound", name, err)
-			}
-		}
-		got, err := s.PasskeyByCredentialID(ctx, p.CredentialID)
-		if err != nil {
-			t.Fatalf("PasskeyByCredentialID: %v", err)
-		}
-		if got.UserID != u.ID || got.UID != p.UID {
-			t.Fatalf("the registered passkey now belongs to user %d (uid %s), want %d (%s)", got.UserID, got.UID, u.ID, p.UID)
-		}
-	})
-
-	run("refuses to add a passkey that is already registered", func(t *testing.T, ctx context.Context, s Users) {
-		u, p := userNew()
-		userCreate(t, ctx, s, u, p)
-		other, otherKey := userNew()
-		userCreate(t, ctx, s, other, otherKey)
-		dup := userNewPasskey(other.ID)
-		dup.CredentialID = bytes.Clone(p.CredentialID)
-		userWantAuthError(t, s.AddPasskey(ctx, dup), shared.CodeCredentialRejected, "")
-		list, err := s.Passkeys(ctx, other.ID)
-		if err != nil {
-			t.Fatalf("Passkeys: %v", err)
-		}
-		if len(list) != 1 {
-			t.Fatalf("the other user has %d passkeys after the refused add, want 1", len(list))
-		}
-	})
-
-	run("refuses a passkey for a user that does not exist", func(t *testing.T, ctx context.Context, s Users) {
-		err := s.AddPasskey(ctx, userNewPasskey(1<<40))
-		if !errors.Is(err, auth.ErrNotFound) {
-			t.Fatalf("AddPasskey for a missing user: err = %v, want ErrNotFound", err)
-		}
-	})
-
-	run("lets exactly one of two concurrent sign-ups with the same username succeed", func(t *testing.T, ctx context.Context, s Users) {
-		// A few rounds, because one can pass by luck of scheduling.
-		for range 3 {
-			a, aKey := userNew()
-			b, bKey := userNew()
-			b.Username = strings.ToUpper(a.Username)
-			errs := userConcurrently(
-				func() error { return s.CreateUser(ctx, a, aKey) },
-				func() error { return s.CreateUser(ctx, b, bKey) },
-			)
-			var ok, taken int
-			for _, err := range errs {
-				switch {
-				case err == nil:
-					ok++
-				case auth.ErrorCode(err) == shared.CodeUsernameTaken:
-					taken++
-				default:
-					t.Fatalf("concurrent CreateUser: unexpected error %v", err)
-				}
-			}
-			if ok != 1 || taken != 1 {
-				t.Fatalf("concurrent CreateUser: %d succeeded and %d got username_taken, want 1 and 1 (errors %v)", ok, taken, errs)
-			}
-			loser, loserKey := b, bKey
-			if errs[1] == nil {
-				loser, loserKey = a, aKey
-			}
-			userWantNotStored(t, ctx, s, loser, loserKey)
-		}
-	})
-
-	run("records passkey use while the sign count increases", func(t *testing.T, ctx context.Context, s Users) {
-		u, p := userNew()
-		p.SignCount = 0
-		userCreate(t, ctx, s, u, p)
-		at := p.CreatedAt.Add(time.Minute)
-		for i, count := range []uint32{1, 2, 100, 1<<32 - 1} {
-			at = at.Add(time.Duration(i) * time.Second)
-			backup := i%2 == 0
-			if err := s.RecordPasskeyUse(ctx, p.ID, count, backup, at); err != nil {
-				t.Fatalf("RecordPasskeyUse(count %d): %v", count, err)
-			}
-			got := userPasskey(t, ctx, s, p.CredentialID)
-			if got.SignCount != count || got.BackupState != backup || !userSameTime(got.LastUsedAt, at) {
-				t.Fatalf("after RecordPasskeyUse(%d, %v, %v): stored count %d, backup state %v, last used %v",
-					count, backup, at, got.SignCount, got.BackupState, got.LastUsedAt)
-			}
-		}
-	})
-
-	run("always accepts a zero sign count", func(t *testing.T, ctx context.Context, s Users) {
-		// Authenticators without a counter (most synced passkeys) always
-		// report zero; that must never read as a clone.
-		u, p := userNew()
-		p.SignCount = 0
-		userCreate(t, ctx, s, u, p)
-		for i := range 3 {
-			at := p.CreatedAt.Add(time.Duration(i+1) * time.Hour)
-			if err := s.RecordPasskeyUse(ctx, p.ID, 0, true, at); err != nil {
-				t.Fatalf("RecordPasskeyUse(0) #%d: %v", i+1, err)
-			}
-			got := userPasskey(t, ctx, s, p.CredentialID)
-			if got.SignCount != 0 || !got.BackupState || !userSameTime(got.LastUsedAt, at) {
-				t.Fatalf("after RecordPasskeyUse(0) #%d: count %d, backup state %v, last used %v", i+1, got.SignCount, got.BackupState, got.LastUsedAt)
-			}
-		}
-	})
-
-	run("refuses a zero sign count once the passkey has counted, and changes nothing", func(t *testing.T, ctx context.Context, s Users) {
-		u, p := userNew()
-		p.SignCount = 7
-		userCreate(t, ctx, s, u, p)
-		at := p.CreatedAt.Add(time.Hour)
-		userWantAuthError(t, s.RecordPasskeyUse(ctx, p.ID, 0, !p.BackupState, at), shared.CodeCredentialRejected, "")
-		if got := userPasskey(t, ctx, s, p.CredentialID); got.SignCount != 7 || got.BackupState != p.BackupState || !got.LastUsedAt.IsZero() {
-			t.Fatalf("after a refused RecordPasskeyUse(0): count %d, backup state %v, last used %v", got.SignCount, got.BackupState, got.LastUsedAt)
-		}
-		// A higher count still works afterwards.
-		if err := s.RecordPasskeyUse(ctx, p.ID, 8, false, at); err != nil {
-			t.Fatalf("RecordPasskeyUse(8): %v", err)
-		}
-	})
-
-	run("refuses a sign count that does not increase and changes nothing", func(t *testing.T, ctx context.Context, s Users) {
-		u, p := userNew()
-		p.SignCount = 10
-		userCreate(t, ctx, s, u, p)
-		used := p.CreatedAt.Add(time.Minute)
-		if err := s.RecordPasskeyUse(ctx, p.ID, 20, false, used); err != nil {
-			t.Fatalf("RecordPasskeyUse(20): %v", err)
-		}
-		for _, count := range []uint32{20, 19, 1} {
-			err := s.RecordPasskeyUse(ctx, p.ID, count, true, used.Add(time.Hour))
-			userWantAuthError(t, err, shared.CodeCredentialRejected, "")
-			got := userPasskey(t, ctx, s, p.CredentialID)
-			if got.SignCount != 20 || got.BackupState || !userSameTime(got.LastUsedAt, used) {
-				t.Fatalf("refused RecordPasskeyUse(%d) changed the passkey: count %d, backup state %v, last used %v",
-					count, got.SignCount, got.BackupState, got.LastUsedAt)
-			}
-		}
-	})
-
-	run("lets only one of two racing logins with the same sign count through", func(t *testing.T, ctx context.Context, s Users) {
-		u, p := userNew()
-		p.SignCount = 1
-		userCreate(t, ctx, s, u, p)
-		for count := uint32(2); count < 5; count++ {
-			at := p.CreatedAt.Add(time.Duration(count) * time.Minute)
-			errs := userConcurrently(
-				func() error { return s.RecordPasskeyUse(ctx, p.ID, count, false, at) },
-				func() error { return s.RecordPasskeyUse(ctx, p.ID, count, false, at) },
-			)
-			var ok, rejected int
-			for _, err := range errs {
-				switch {
-				case err == nil:
-					ok++
-				case auth.ErrorCode(err) == shared.CodeCredentialRejected:
-					rejected++
-				default:
-					t.Fatalf("racing RecordPasskeyUse: unexpected error %v", err)
-				}
-			}
-			if ok != 1 || rejected != 1 {
-				t.Fatalf("racing RecordPasskeyUse(%d): %d accepted, %d rejected; want 1 and 1", count, ok, rejected)
-			}
-		}
-	})
-
-	run("renames only a passkey of the given user", func(t *testing.T, ctx context.Context, s Users) {
-		u, p := userNew()
-		userCreate(t, ctx, s, u, p)
-		other, otherKey := userNew()
-		userCreate(t, ctx, s, other, otherKey)
-
-		if _, err := s.RenamePasskey(ctx, other.ID, p.UID, "stolen"); !errors.Is(err, auth.ErrNotFound) {
-			t.Fatalf("renaming another user's passkey: err = %v, want ErrNotFound", err)
-		}
-		if got := userPasskey(t, ctx, s, p.CredentialID); got.Name != p.Name {
-			t.Fatalf("refused rename changed the name to %q", got.Name)
-		}
-		if _, err := s.RenamePasskey(ctx, u.ID, "no-such-passkey", "x"); !errors.Is(err, auth.ErrNotFound) {
-			t.Fatalf("renaming a missing passkey: err = %v, want ErrNotFound", err)
-		}
-
-		renamed, err := s.RenamePasskey(ctx, u.ID, p.UID, "Work laptop")
-		if err != nil {
-			t.Fatalf("RenamePasskey: %v", err)
-		}
-		want := *p
-		want.Name = "Work laptop"
-		userComparePasskey(t, "RenamePasskey result", renamed, &want)
-		userComparePasskey(t, "after RenamePasskey", userPasskey(t, ctx, s, p.CredentialID), &want)
-		if got := userPasskey(t, ctx, s, otherKey.CredentialID); got.Name != otherKey.Name {
-			t.Fatalf("rename touched another user's passkey: name %q", got.Name)
-		}
-	})
-
-	run("deletes only a passkey of the given user", func(t *testing.T, ctx context.Context, s Users) {
-		u, p := userNew()
-		userCreate(t, ctx, s, u, p)
-		second := userNewPasskey(u.ID)
-		if err := s.AddPasskey(ctx, second); err != nil {
-			t.Fatalf("AddPasskey: %v", err)
-		}
-		other, otherKey := userNew()
-		userCreate(t, ctx, s, other, otherKey)
-		otherSecond := userNewPasskey(other.ID)
-		if err := s.AddPasskey(ctx, otherSecond); err != nil {
-			t.Fatalf("AddPasskey: %v", err)
-		}
-
-		if err := s.DeletePasskey(ctx, other.ID, second.UID); !errors.Is(err, auth.ErrNotFound) {
-			t.Fatalf("deleting another user's passkey: err = %v, want ErrNotFound", err)
-		}
-		if err := s.DeletePasskey(ctx, u.ID, "no-such-passkey"); !errors.Is(err, auth.ErrNotFound) {
-			t.Fatalf("deleting a missing passkey: err = %v, want ErrNotFound", err)
-		}
-		userPasskey(t, ctx, s, second.CredentialID)
-
-		if err := s.DeletePasskey(ctx, u.ID, second.UID); err != nil {
-			t.Fatalf("DeletePasskey: %v", err)
-		}
-		if _, err := s.PasskeyByCredentialID(ctx, second.CredentialID); !errors.Is(err, auth.ErrNotFound) {
-			t.Fatalf("deleted passkey still found: err = %v", err)
-		}
-		list, err := s.Passkeys(ctx, u.ID)
-		if err != nil {
-			t.Fatalf("Passkeys: %v", err)
-		}
-		if len(list) != 1 || list[0].UID != p.UID {
-			t.Fatalf("after deleting one of two passkeys, Passkeys = %d entries, want just %s", len(list), p.UID)
-		}
-		if list, err := s.Passkeys(ctx, other.ID); err != nil || len(list) != 2 {
-			t.Fatalf("the other user's passkeys changed: %d, %v", len(list), err)
-		}
-	})
-
-	run("refuses to delete a user's only passkey", func(t *testing.T, ctx context.Context, s Users) {
-		u, p := userNew()
-		userCreate(t, ctx, s, u, p)
-		userWantAuthError(t, s.DeletePasskey(ctx, u.ID, p.UID), shared.CodeLastPasskey, "")
-		userPasskey(t, ctx, s, p.CredentialID)
-	})
-
-	run("never lets concurrent deletes remove every passkey", func(t *testing.T, ctx context.Context, s Users) {
-		u, p := userNew()
-		userCreate(t, ctx, s, u, p)
-		second := userNewPasskey(u.ID)
-		if err := s.AddPasskey(ctx, second); err != nil {
-			t.Fatalf("AddPasskey: %v", err)
-		}
+func userConcurrentSignUp(t *testing.T, ctx context.Context, s Users) {
+	// A few rounds, because one can pass by luck of scheduling.
+	for range 3 {
+		a, aKey := userNew()
+		b, bKey := userNew()
+		b.Username = strings.ToUpper(a.Username)
 		errs := userConcurrently(
-			func() error { return s.DeletePasskey(ctx, u.ID, p.UID) },
-			func() error { return s.DeletePasskey(ctx, u.ID, second.UID) },
+			func() error { return s.CreateUser(ctx, a, aKey) },
+			func() error { return s.CreateUser(ctx, b, bKey) },
 		)
-		var ok, refused int
+		var ok, taken int
 		for _, err := range errs {
 			switch {
 			case err == nil:
 				ok++
-			case auth.ErrorCode(err) == shared.CodeLastPasskey:
-				refused++
+			case auth.ErrorCode(err) == shared.CodeUsernameTaken:
+				taken++
 			default:
-				t.Fatalf("concurrent DeletePasskey: unexpected error %v", err)
+				t.Fatalf("concurrent CreateUser: unexpected error %v", err)
 			}
 		}
-		if ok != 1 || refused != 1 {
-			t.Fatalf("concurrent DeletePasskey: %d deleted, %d refused; want 1 and 1", ok, refused)
+		if ok != 1 || taken != 1 {
+			t.Fatalf("concurrent CreateUser: %d succeeded and %d got username_taken, want 1 and 1 (errors %v)", ok, taken, errs)
 		}
-		if list, err := s.Passkeys(ctx, u.ID); err != nil || len(list) != 1 {
-			t.Fatalf("after concurrent deletes the user has %d passkeys (%v), want 1", len(list), err)
+		loser, loserKey := b, bKey
+		if errs[1] == nil {
+			loser, loserKey = a, aKey
 		}
-	})
+		userWantNotStored(t, ctx, s, loser, loserKey)
+	}
+}
 
-	run("reports missing users and passkeys as ErrNotFound", func(t *testing.T, ctx context.Context, s Users) {
-		u, p := userNew()
-		userCreate(t, ctx, s, u, p)
-		ghost, ghostKey := userNew()
-		checks := map[string]error{}
-		_, checks["UserByID"] = s.UserByID(ctx, u.ID+1000)
-		_, checks["UserByUID"] = s.UserByUID(ctx, ghost.UID)
-		_, checks["UserByHandle"] = s.UserByHandle(ctx, ghost.Handle)
-		_, checks["UserByUsername"] = s.UserByUsername(ctx, ghost.Username)
-		_, checks["UserByEmail"] = s.UserByEmail(ctx, ghost.Email)
-		_, checks["PasskeyByCredentialID"] = s.PasskeyByCredentialID(ctx, ghostKey.CredentialID)
-		checks["RecordPasskeyUse"] = s.RecordPasskeyUse(ctx, p.ID+1000, 1, false, time.Now())
-		_, checks["RenamePasskey"] = s.RenamePasskey(ctx, u.ID, ghostKey.UID, "x")
-		checks["DeletePasskey"] = s.DeletePasskey(ctx, u.ID, ghostKey.UID)
-		checks["DeletePasskey of a missing user"] = s.DeletePasskey(ctx, u.ID+1000, p.UID)
-		for name, err := range checks {
-			if !errors.Is(err, auth.ErrNotFound) {
-				t.Errorf("%s: err = %v, want ErrNotFound", name, err)
+func userSignCountIncreases(t *testing.T, ctx context.Context, s Users) {
+	u, p := userNew()
+	p.SignCount = 0
+	userCreate(t, ctx, s, u, p)
+	at := p.CreatedAt.Add(time.Minute)
+	for i, count := range []uint32{1, 2, 100, 1<<32 - 1} {
+		at = at.Add(time.Duration(i) * time.Second)
+		backup := i%2 == 0
+		if err := s.RecordPasskeyUse(ctx, p.ID, count, backup, at); err != nil {
+			t.Fatalf("RecordPasskeyUse(count %d): %v", count, err)
+		}
+		got := userPasskey(t, ctx, s, p.CredentialID)
+		if got.SignCount != count || got.BackupState != backup || !userSameTime(got.LastUsedAt, at) {
+			t.Fatalf("after RecordPasskeyUse(%d, %v, %v): stored count %d, backup state %v, last used %v",
+				count, backup, at, got.SignCount, got.BackupState, got.LastUsedAt)
+		}
+	}
+}
+
+func userSignCountZero(t *testing.T, ctx context.Context, s Users) {
+	// Authenticators without a counter (most synced passkeys) always
+	// report zero; that must never read as a clone.
+	u, p := userNew()
+	p.SignCount = 0
+	userCreate(t, ctx, s, u, p)
+	for i := range 3 {
+		at := p.CreatedAt.Add(time.Duration(i+1) * time.Hour)
+		if err := s.RecordPasskeyUse(ctx, p.ID, 0, true, at); err != nil {
+			t.Fatalf("RecordPasskeyUse(0) #%d: %v", i+1, err)
+		}
+		got := userPasskey(t, ctx, s, p.CredentialID)
+		if got.SignCount != 0 || !got.BackupState || !userSameTime(got.LastUsedAt, at) {
+			t.Fatalf("after RecordPasskeyUse(0) #%d: count %d, backup state %v, last used %v", i+1, got.SignCount, got.BackupState, got.LastUsedAt)
+		}
+	}
+}
+
+func userSignCountZeroAfterCount(t *testing.T, ctx context.Context, s Users) {
+	u, p := userNew()
+	p.SignCount = 7
+	userCreate(t, ctx, s, u, p)
+	at := p.CreatedAt.Add(time.Hour)
+	userWantAuthError(t, s.RecordPasskeyUse(ctx, p.ID, 0, !p.BackupState, at), shared.CodeCredentialRejected, "")
+	if got := userPasskey(t, ctx, s, p.CredentialID); got.SignCount != 7 || got.BackupState != p.BackupState || !got.LastUsedAt.IsZero() {
+		t.Fatalf("after a refused RecordPasskeyUse(0): count %d, backup state %v, last used %v", got.SignCount, got.BackupState, got.LastUsedAt)
+	}
+	// A higher count still works afterwards.
+	if err := s.RecordPasskeyUse(ctx, p.ID, 8, false, at); err != nil {
+		t.Fatalf("RecordPasskeyUse(8): %v", err)
+	}
+}
+
+func userSignCountNotIncreasing(t *testing.T, ctx context.Context, s Users) {
+	u, p := userNew()
+	p.SignCount = 10
+	userCreate(t, ctx, s, u, p)
+	used := p.CreatedAt.Add(time.Minute)
+	if err := s.RecordPasskeyUse(ctx, p.ID, 20, false, used); err != nil {
+		t.Fatalf("RecordPasskeyUse(20): %v", err)
+	}
+	for _, count := range []uint32{20, 19, 1} {
+		err := s.RecordPasskeyUse(ctx, p.ID, count, true, used.Add(time.Hour))
+		userWantAuthError(t, err, shared.CodeCredentialRejected, "")
+		got := userPasskey(t, ctx, s, p.CredentialID)
+		if got.SignCount != 20 || got.BackupState || !userSameTime(got.LastUsedAt, used) {
+			t.Fatalf("refused RecordPasskeyUse(%d) changed the passkey: count %d, backup state %v, last used %v",
+				count, got.SignCount, got.BackupState, got.LastUsedAt)
+		}
+	}
+}
+
+func userSignCountRace(t *testing.T, ctx context.Context, s Users) {
+	u, p := userNew()
+	p.SignCount = 1
+	userCreate(t, ctx, s, u, p)
+	for count := uint32(2); count < 5; count++ {
+		at := p.CreatedAt.Add(time.Duration(count) * time.Minute)
+		errs := userConcurrently(
+			func() error { return s.RecordPasskeyUse(ctx, p.ID, count, false, at) },
+			func() error { return s.RecordPasskeyUse(ctx, p.ID, count, false, at) },
+		)
+		var ok, rejected int
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case auth.ErrorCode(err) == shared.CodeCredentialRejected:
+				rejected++
+			default:
+				t.Fatalf("racing RecordPasskeyUse: unexpected error %v", err)
 			}
 		}
-		list, err := s.Passkeys(ctx, u.ID+1000)
-		if err != nil || len(list) != 0 {
-			t.Errorf("Passkeys of a missing user = %d passkeys, %v; want none and no error", len(list), err)
+		if ok != 1 || rejected != 1 {
+			t.Fatalf("racing RecordPasskeyUse(%d): %d accepted, %d rejected; want 1 and 1", count, ok, rejected)
 		}
-	})
+	}
+}
 
-	run("answers a ping", func(t *testing.T, ctx context.Context, s Users) {
-		if err := s.Ping(ctx); err != nil {
-			t.Fatalf("Ping: %v", err)
+func userRenamePasskey(t *testing.T, ctx context.Context, s Users) {
+	u, p := userNew()
+	userCreate(t, ctx, s, u, p)
+	other, otherKey := userNew()
+	userCreate(t, ctx, s, other, otherKey)
+
+	if _, err := s.RenamePasskey(ctx, other.ID, p.UID, "stolen"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("renaming another user's passkey: err = %v, want ErrNotFound", err)
+	}
+	if got := userPasskey(t, ctx, s, p.CredentialID); got.Name != p.Name {
+		t.Fatalf("refused rename changed the name to %q", got.Name)
+	}
+	if _, err := s.RenamePasskey(ctx, u.ID, "no-such-passkey", "x"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("renaming a missing passkey: err = %v, want ErrNotFound", err)
+	}
+
+	renamed, err := s.RenamePasskey(ctx, u.ID, p.UID, "Work laptop")
+	if err != nil {
+		t.Fatalf("RenamePasskey: %v", err)
+	}
+	want := *p
+	want.Name = "Work laptop"
+	userComparePasskey(t, "RenamePasskey result", renamed, &want)
+	userComparePasskey(t, "after RenamePasskey", userPasskey(t, ctx, s, p.CredentialID), &want)
+	if got := userPasskey(t, ctx, s, otherKey.CredentialID); got.Name != otherKey.Name {
+		t.Fatalf("rename touched another user's passkey: name %q", got.Name)
+	}
+}
+
+func userDeletePasskey(t *testing.T, ctx context.Context, s Users) {
+	u, p := userNew()
+	userCreate(t, ctx, s, u, p)
+	second := userNewPasskey(u.ID)
+	if err := s.AddPasskey(ctx, second); err != nil {
+		t.Fatalf("AddPasskey: %v", err)
+	}
+	other, otherKey := userNew()
+	userCreate(t, ctx, s, other, otherKey)
+	otherSecond := userNewPasskey(other.ID)
+	if err := s.AddPasskey(ctx, otherSecond); err != nil {
+		t.Fatalf("AddPasskey: %v", err)
+	}
+
+	if err := s.DeletePasskey(ctx, other.ID, second.UID); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("deleting another user's passkey: err = %v, want ErrNotFound", err)
+	}
+	if err := s.DeletePasskey(ctx, u.ID, "no-such-passkey"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("deleting a missing passkey: err = %v, want ErrNotFound", err)
+	}
+	userPasskey(t, ctx, s, second.CredentialID)
+
+	if err := s.DeletePasskey(ctx, u.ID, second.UID); err != nil {
+		t.Fatalf("DeletePasskey: %v", err)
+	}
+	if _, err := s.PasskeyByCredentialID(ctx, second.CredentialID); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("deleted passkey still found: err = %v", err)
+	}
+	list, err := s.Passkeys(ctx, u.ID)
+	if err != nil {
+		t.Fatalf("Passkeys: %v", err)
+	}
+	if len(list) != 1 || list[0].UID != p.UID {
+		t.Fatalf("after deleting one of two passkeys, Passkeys = %d entries, want just %s", len(list), p.UID)
+	}
+	if list, err := s.Passkeys(ctx, other.ID); err != nil || len(list) != 2 {
+		t.Fatalf("the other user's passkeys changed: %d, %v", len(list), err)
+	}
+}
+
+func userDeleteLastPasskey(t *testing.T, ctx context.Context, s Users) {
+	u, p := userNew()
+	userCreate(t, ctx, s, u, p)
+	userWantAuthError(t, s.DeletePasskey(ctx, u.ID, p.UID), shared.CodeLastPasskey, "")
+	userPasskey(t, ctx, s, p.CredentialID)
+}
+
+func userDeleteRace(t *testing.T, ctx context.Context, s Users) {
+	u, p := userNew()
+	userCreate(t, ctx, s, u, p)
+	second := userNewPasskey(u.ID)
+	if err := s.AddPasskey(ctx, second); err != nil {
+		t.Fatalf("AddPasskey: %v", err)
+	}
+	errs := userConcurrently(
+		func() error { return s.DeletePasskey(ctx, u.ID, p.UID) },
+		func() error { return s.DeletePasskey(ctx, u.ID, second.UID) },
+	)
+	var ok, refused int
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case auth.ErrorCode(err) == shared.CodeLastPasskey:
+			refused++
+		default:
+			t.Fatalf("concurrent DeletePasskey: unexpected error %v", err)
 		}
-	})
+	}
+	if ok != 1 || refused != 1 {
+		t.Fatalf("concurrent DeletePasskey: %d deleted, %d refused; want 1 and 1", ok, refused)
+	}
+	if list, err := s.Passkeys(ctx, u.ID); err != nil || len(list) != 1 {
+		t.Fatalf("after concurrent deletes the user has %d passkeys (%v), want 1", len(list), err)
+	}
+}
+
+func userNotFound(t *testing.T, ctx context.Context, s Users) {
+	u, p := userNew()
+	userCreate(t, ctx, s, u, p)
+	ghost, ghostKey := userNew()
+	checks := map[string]error{}
+	_, checks["UserByID"] = s.UserByID(ctx, u.ID+1000)
+	_, checks["UserByUID"] = s.UserByUID(ctx, ghost.UID)
+	_, checks["UserByHandle"] = s.UserByHandle(ctx, ghost.Handle)
+	_, checks["UserByUsername"] = s.UserByUsername(ctx, ghost.Username)
+	_, checks["UserByEmail"] = s.UserByEmail(ctx, ghost.Email)
+	_, checks["PasskeyByCredentialID"] = s.PasskeyByCredentialID(ctx, ghostKey.CredentialID)
+	checks["RecordPasskeyUse"] = s.RecordPasskeyUse(ctx, p.ID+1000, 1, false, time.Now())
+	_, checks["RenamePasskey"] = s.RenamePasskey(ctx, u.ID, ghostKey.UID, "x")
+	checks["DeletePasskey"] = s.DeletePasskey(ctx, u.ID, ghostKey.UID)
+	checks["DeletePasskey of a missing user"] = s.DeletePasskey(ctx, u.ID+1000, p.UID)
+	for name, err := range checks {
+		if !errors.Is(err, auth.ErrNotFound) {
+			t.Errorf("%s: err = %v, want ErrNotFound", name, err)
+		}
+	}
+	list, err := s.Passkeys(ctx, u.ID+1000)
+	if err != nil || len(list) != 0 {
+		t.Errorf("Passkeys of a missing user = %d passkeys, %v; want none and no error", len(list), err)
+	}
+}
+
+func userPing(t *testing.T, ctx context.Context, s Users) {
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
 }
 
 // userNew returns a valid user and first passkey, distinct from every other
