@@ -90,3 +90,19 @@ func wantCode(t *testing.T, err error, code string) {
 		t.Fatalf("got %v (code %s), want %s", err, got, code)
 	}
 }
+
+// behaviour is one named behaviour of a test, run on one backend. Its name
+// is the subtest's, and reads as a sentence of the spec.
+type behaviour struct {
+	name string
+	fn   func(t *testing.T, b backend)
+}
+
+// eachBehaviour runs every behaviour as a subtest on every backend.
+func eachBehaviour(t *testing.T, behaviours []behaviour) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		for _, tc := range behaviours {
+			t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
+		}
+	})
+}
