@@ -21,35 +21,35 @@ import (
 	"github.com/latchkey/latchkey/shared"
 )
 
-// edgeOrigin is the PUBLIC_URL of the servers built here.
-const edgeOrigin = "https://latchkey.example"
+// testOrigin is the PUBLIC_URL of the servers built here.
+const testOrigin = "https://latchkey.example"
 
-// edgePWA stands in for the PWA handler.
-var edgePWA = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// fakePWA stands in for the PWA handler.
+var fakePWA = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	io.WriteString(w, "page")
 })
 
-func edgeDiscardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-func newEdgeServer(t *testing.T, checks ...Check) *Server {
+func newTestServer(t *testing.T, checks ...Check) *Server {
 	t.Helper()
 	return New(Options{
-		Logger: edgeDiscardLogger(),
-		Origin: edgeOrigin,
-		PWA:    edgePWA,
+		Logger: discardLogger(),
+		Origin: testOrigin,
+		PWA:    fakePWA,
 		Ready:  checks,
-		Auth:   edgeAuth(t),
+		Auth:   testAuth(t),
 	})
 }
 
-// edgeAuth is a service on the embedded deployment's stores: the edge's
+// testAuth is a service on the embedded deployment's stores: the edge's
 // own tests rarely reach it, but a server always has one.
-func edgeAuth(t *testing.T) *auth.Service {
+func testAuth(t *testing.T) *auth.Service {
 	t.Helper()
 	st := teststores.SQLite(t)
 	svc, err := auth.New(st.Users, st.Challenges, st.Sessions, auth.Options{
-		Origin: edgeOrigin, RPID: "latchkey.example", Logger: edgeDiscardLogger(),
+		Origin: testOrigin, RPID: "latchkey.example", Logger: discardLogger(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -57,14 +57,14 @@ func edgeAuth(t *testing.T) *auth.Service {
 	return svc
 }
 
-func edgeServe(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
+func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	return w
 }
 
-// edgeAPIError decodes an error response, failing the test unless it is one.
-func edgeAPIError(t *testing.T, w *httptest.ResponseRecorder) shared.APIError {
+// decodeAPIError decodes an error response, failing the test unless it is one.
+func decodeAPIError(t *testing.T, w *httptest.ResponseRecorder) shared.APIError {
 	t.Helper()
 	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Fatalf("Content-Type %q, want JSON; body %q", ct, w.Body.String())
@@ -81,12 +81,12 @@ func edgeAPIError(t *testing.T, w *httptest.ResponseRecorder) shared.APIError {
 	return body.Error
 }
 
-func edgeWantError(t *testing.T, w *httptest.ResponseRecorder, status int, code string) shared.APIError {
+func wantError(t *testing.T, w *httptest.ResponseRecorder, status int, code string) shared.APIError {
 	t.Helper()
 	if w.Code != status {
 		t.Errorf("status %d, want %d; body %q", w.Code, status, w.Body.String())
 	}
-	e := edgeAPIError(t, w)
+	e := decodeAPIError(t, w)
 	if e.Code != code {
 		t.Errorf("code %q, want %q (message %q)", e.Code, code, e.Message)
 	}
@@ -95,7 +95,7 @@ func edgeWantError(t *testing.T, w *httptest.ResponseRecorder, status int, code 
 
 func TestEveryResponseCarriesSecurityHeadersAndARequestID(t *testing.T) {
 	t.Parallel()
-	s := newEdgeServer(t)
+	s := newTestServer(t)
 	post := func(target string, header map[string]string) *http.Request {
 		r := httptest.NewRequest(http.MethodPost, target, strings.NewReader("{}"))
 		r.Header.Set("Content-Type", "application/json")
@@ -115,7 +115,7 @@ func TestEveryResponseCarriesSecurityHeadersAndARequestID(t *testing.T) {
 	ids := map[string]bool{}
 	for name, r := range cases {
 		t.Run(name, func(t *testing.T) {
-			w := edgeServe(s, r)
+			w := serve(s, r)
 			h := w.Header()
 			csp := h.Get("Content-Security-Policy")
 			for _, directive := range []string{"default-src 'self'", "'wasm-unsafe-eval'", "frame-ancestors 'none'", "object-src 'none'"} {
@@ -153,8 +153,8 @@ func TestEveryResponseCarriesSecurityHeadersAndARequestID(t *testing.T) {
 
 func TestSecureServersSendHSTS(t *testing.T) {
 	t.Parallel()
-	s := New(Options{Logger: edgeDiscardLogger(), Origin: edgeOrigin, Secure: true, PWA: edgePWA, Auth: edgeAuth(t)})
-	w := edgeServe(s, httptest.NewRequest(http.MethodGet, "/", nil))
+	s := New(Options{Logger: discardLogger(), Origin: testOrigin, Secure: true, PWA: fakePWA, Auth: testAuth(t)})
+	w := serve(s, httptest.NewRequest(http.MethodGet, "/", nil))
 	if got := w.Header().Get("Strict-Transport-Security"); !strings.Contains(got, "max-age=") {
 		t.Errorf("Strict-Transport-Security %q", got)
 	}
@@ -164,8 +164,8 @@ func TestHealthz(t *testing.T) {
 	t.Parallel()
 	// Liveness never depends on the stores: a failing one must not get the
 	// process restarted.
-	s := newEdgeServer(t, Check{Name: "database", Ping: func(context.Context) error { return errors.New("down") }})
-	w := edgeServe(s, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	s := newTestServer(t, Check{Name: "database", Ping: func(context.Context) error { return errors.New("down") }})
+	w := serve(s, httptest.NewRequest(http.MethodGet, "/healthz", nil))
 	if w.Code != http.StatusOK {
 		t.Fatalf("status %d", w.Code)
 	}
@@ -183,8 +183,8 @@ func TestReadyz(t *testing.T) {
 
 	t.Run("is 200 when every check pings fine", func(t *testing.T) {
 		t.Parallel()
-		s := newEdgeServer(t, Check{Name: "database", Ping: ok}, Check{Name: "sessions", Ping: ok})
-		w := edgeServe(s, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		s := newTestServer(t, Check{Name: "database", Ping: ok}, Check{Name: "sessions", Ping: ok})
+		w := serve(s, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 		if w.Code != http.StatusOK {
 			t.Fatalf("status %d: %s", w.Code, w.Body)
 		}
@@ -199,12 +199,12 @@ func TestReadyz(t *testing.T) {
 
 	t.Run("is 503 naming the check that failed, without its error", func(t *testing.T) {
 		t.Parallel()
-		s := newEdgeServer(t,
+		s := newTestServer(t,
 			Check{Name: "database", Ping: ok},
 			Check{Name: "sessions", Ping: func(context.Context) error {
 				return errors.New("dial tcp 10.1.2.3:6379: connection refused (password hunter2)")
 			}})
-		w := edgeServe(s, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		w := serve(s, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 		if w.Code != http.StatusServiceUnavailable {
 			t.Fatalf("status %d: %s", w.Code, w.Body)
 		}
@@ -226,7 +226,7 @@ func TestReadyz(t *testing.T) {
 
 	t.Run("answers even when a check blocks until its context ends", func(t *testing.T) {
 		t.Parallel()
-		s := newEdgeServer(t,
+		s := newTestServer(t,
 			Check{Name: "database", Ping: ok},
 			Check{Name: "challenges", Ping: func(ctx context.Context) error {
 				<-ctx.Done()
@@ -234,7 +234,7 @@ func TestReadyz(t *testing.T) {
 			}})
 		done := make(chan *httptest.ResponseRecorder, 1)
 		start := time.Now()
-		go func() { done <- edgeServe(s, httptest.NewRequest(http.MethodGet, "/readyz", nil)) }()
+		go func() { done <- serve(s, httptest.NewRequest(http.MethodGet, "/readyz", nil)) }()
 		select {
 		case w := <-done:
 			if w.Code != http.StatusServiceUnavailable {
@@ -256,12 +256,12 @@ func TestReadyz(t *testing.T) {
 
 func TestRouting(t *testing.T) {
 	t.Parallel()
-	s := newEdgeServer(t)
+	s := newTestServer(t)
 
 	t.Run("an unknown API path is a JSON 404", func(t *testing.T) {
 		for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
-			w := edgeServe(s, httptest.NewRequest(method, "/api/no-such-endpoint", nil))
-			edgeWantError(t, w, http.StatusNotFound, shared.CodeNotFound)
+			w := serve(s, httptest.NewRequest(method, "/api/no-such-endpoint", nil))
+			wantError(t, w, http.StatusNotFound, shared.CodeNotFound)
 		}
 	})
 
@@ -270,13 +270,13 @@ func TestRouting(t *testing.T) {
 			rt = rt.With("some-id")
 			r := httptest.NewRequest(rt.Method, rt.Path, strings.NewReader(`{}`))
 			r.Header.Set("Content-Type", "application/json")
-			w := edgeServe(s, r)
+			w := serve(s, r)
 			if strings.Contains(w.Body.String(), "No API endpoint") {
 				t.Errorf("%s: %d %s", rt.Pattern(), w.Code, w.Body)
 			}
 			// The same path with a method it does not have is not served.
 			other := http.MethodPut
-			w = edgeServe(s, httptest.NewRequest(other, rt.Path, nil))
+			w = serve(s, httptest.NewRequest(other, rt.Path, nil))
 			if w.Code != http.StatusNotFound && w.Code != http.StatusMethodNotAllowed {
 				t.Errorf("%s %s: %d %s", other, rt.Path, w.Code, w.Body)
 			}
@@ -284,8 +284,8 @@ func TestRouting(t *testing.T) {
 	})
 
 	t.Run("POST to a page is a JSON 405 with Allow", func(t *testing.T) {
-		w := edgeServe(s, httptest.NewRequest(http.MethodPost, "/", nil))
-		edgeWantError(t, w, http.StatusMethodNotAllowed, shared.CodeMethodNotAllowed)
+		w := serve(s, httptest.NewRequest(http.MethodPost, "/", nil))
+		wantError(t, w, http.StatusMethodNotAllowed, shared.CodeMethodNotAllowed)
 		if allow := w.Header().Get("Allow"); !strings.Contains(allow, "GET") {
 			t.Errorf("Allow %q", allow)
 		}
@@ -293,12 +293,12 @@ func TestRouting(t *testing.T) {
 
 	t.Run("GET and HEAD of a page reach the PWA", func(t *testing.T) {
 		for _, path := range []string{"/", "/login", "/web/app.wasm"} {
-			w := edgeServe(s, httptest.NewRequest(http.MethodGet, path, nil))
+			w := serve(s, httptest.NewRequest(http.MethodGet, path, nil))
 			if w.Code != http.StatusOK || w.Body.String() != "page" {
 				t.Errorf("GET %s: %d %q", path, w.Code, w.Body)
 			}
 		}
-		w := edgeServe(s, httptest.NewRequest(http.MethodHead, "/", nil))
+		w := serve(s, httptest.NewRequest(http.MethodHead, "/", nil))
 		if w.Code != http.StatusOK {
 			t.Errorf("HEAD /: %d", w.Code)
 		}
@@ -307,7 +307,7 @@ func TestRouting(t *testing.T) {
 
 func TestCrossOriginProtection(t *testing.T) {
 	t.Parallel()
-	s := newEdgeServer(t)
+	s := newTestServer(t)
 	post := func(header map[string]string, host string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(http.MethodPost, "/api/no-such-endpoint", strings.NewReader(`{}`))
 		r.Header.Set("Content-Type", "application/json")
@@ -317,7 +317,7 @@ func TestCrossOriginProtection(t *testing.T) {
 		for k, v := range header {
 			r.Header.Set(k, v)
 		}
-		return edgeServe(s, r)
+		return serve(s, r)
 	}
 
 	refused := map[string]map[string]string{
@@ -329,7 +329,7 @@ func TestCrossOriginProtection(t *testing.T) {
 	}
 	for name, header := range refused {
 		t.Run("refuses "+name, func(t *testing.T) {
-			edgeWantError(t, post(header, ""), http.StatusForbidden, shared.CodeForbidden)
+			wantError(t, post(header, ""), http.StatusForbidden, shared.CodeForbidden)
 		})
 	}
 
@@ -341,11 +341,11 @@ func TestCrossOriginProtection(t *testing.T) {
 		"a request without headers":    {header: nil},
 		"an old browser on our origin": {header: map[string]string{"Origin": "http://example.com"}},
 		// Behind a proxy the Host is internal; PUBLIC_URL's origin is trusted.
-		"PUBLIC_URL's origin behind a proxy": {header: map[string]string{"Origin": edgeOrigin}, host: "10.0.0.7:8080"},
+		"PUBLIC_URL's origin behind a proxy": {header: map[string]string{"Origin": testOrigin}, host: "10.0.0.7:8080"},
 	}
 	for name, c := range allowed {
 		t.Run("lets through "+name, func(t *testing.T) {
-			edgeWantError(t, post(c.header, c.host), http.StatusNotFound, shared.CodeNotFound)
+			wantError(t, post(c.header, c.host), http.StatusNotFound, shared.CodeNotFound)
 		})
 	}
 
@@ -353,19 +353,19 @@ func TestCrossOriginProtection(t *testing.T) {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.Header.Set("Sec-Fetch-Site", "cross-site")
 		r.Header.Set("Origin", "https://evil.example")
-		if w := edgeServe(s, r); w.Code != http.StatusOK {
+		if w := serve(s, r); w.Code != http.StatusOK {
 			t.Errorf("status %d", w.Code)
 		}
 	})
 }
 
-// edgeLogCapture is a logger whose output a test can read.
-func edgeLogCapture() (*slog.Logger, *bytes.Buffer) {
+// captureLog is a logger whose output a test can read.
+func captureLog() (*slog.Logger, *bytes.Buffer) {
 	var b bytes.Buffer
 	return slog.New(slog.NewTextHandler(&b, &slog.HandlerOptions{Level: slog.LevelDebug})), &b
 }
 
-func edgeRequestWithLogger(log *slog.Logger) *http.Request {
+func requestWithLogger(log *slog.Logger) *http.Request {
 	r := httptest.NewRequest(http.MethodPost, "/api/x", nil)
 	return r.WithContext(context.WithValue(r.Context(), loggerKey{}, log))
 }
@@ -374,14 +374,14 @@ func TestWriteError(t *testing.T) {
 	t.Parallel()
 
 	t.Run("an auth.Error gets its code's status, message and field", func(t *testing.T) {
-		log, _ := edgeLogCapture()
+		log, _ := captureLog()
 		w := httptest.NewRecorder()
 		err := fmt.Errorf("signup: %w", &auth.Error{
 			Code: shared.CodeUsernameTaken, Field: "username", Message: "That username is taken.",
 			Err: errors.New("unique constraint users_username_key"),
 		})
-		writeError(w, edgeRequestWithLogger(log), err)
-		e := edgeWantError(t, w, http.StatusConflict, shared.CodeUsernameTaken)
+		writeError(w, requestWithLogger(log), err)
+		e := wantError(t, w, http.StatusConflict, shared.CodeUsernameTaken)
 		if e.Message != "That username is taken." || e.Field != "username" {
 			t.Errorf("error %+v", e)
 		}
@@ -396,16 +396,16 @@ func TestWriteError(t *testing.T) {
 	t.Run("every code maps to its table status", func(t *testing.T) {
 		for _, code := range shared.Codes {
 			w := httptest.NewRecorder()
-			writeError(w, edgeRequestWithLogger(edgeDiscardLogger()), &auth.Error{Code: code, Message: "m"})
-			edgeWantError(t, w, statusOf[code], code)
+			writeError(w, requestWithLogger(discardLogger()), &auth.Error{Code: code, Message: "m"})
+			wantError(t, w, statusOf[code], code)
 		}
 	})
 
 	t.Run("a plain error is a generic internal 500, logged in full", func(t *testing.T) {
-		log, logged := edgeLogCapture()
+		log, logged := captureLog()
 		w := httptest.NewRecorder()
-		writeError(w, edgeRequestWithLogger(log), errors.New("pq: password authentication failed for user latchkey"))
-		e := edgeWantError(t, w, http.StatusInternalServerError, shared.CodeInternal)
+		writeError(w, requestWithLogger(log), errors.New("pq: password authentication failed for user latchkey"))
+		e := wantError(t, w, http.StatusInternalServerError, shared.CodeInternal)
 		if strings.Contains(w.Body.String(), "password") || strings.Contains(w.Body.String(), "pq:") {
 			t.Errorf("internal detail sent: %s", w.Body)
 		}
@@ -419,22 +419,22 @@ func TestWriteError(t *testing.T) {
 
 	t.Run("a status set where the error was made overrides the table", func(t *testing.T) {
 		w := httptest.NewRecorder()
-		writeError(w, edgeRequestWithLogger(edgeDiscardLogger()), fmt.Errorf("login: %w",
+		writeError(w, requestWithLogger(discardLogger()), fmt.Errorf("login: %w",
 			&auth.Error{Code: shared.CodeCredentialRejected, Message: "That passkey was not accepted.", Status: http.StatusUnauthorized}))
-		edgeWantError(t, w, http.StatusUnauthorized, shared.CodeCredentialRejected)
+		wantError(t, w, http.StatusUnauthorized, shared.CodeCredentialRejected)
 	})
 }
 
 func TestPanicsBecomeJSON500s(t *testing.T) {
 	t.Parallel()
-	log, logged := edgeLogCapture()
+	log, logged := captureLog()
 
 	t.Run("before anything is written", func(t *testing.T) {
 		h := observe(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			panic("nil map write in handler with token abc123")
 		}))
-		w := edgeServe(h, httptest.NewRequest(http.MethodGet, "/api/x", nil))
-		edgeWantError(t, w, http.StatusInternalServerError, shared.CodeInternal)
+		w := serve(h, httptest.NewRequest(http.MethodGet, "/api/x", nil))
+		wantError(t, w, http.StatusInternalServerError, shared.CodeInternal)
 		if strings.Contains(w.Body.String(), "abc123") {
 			t.Errorf("panic value sent: %s", w.Body)
 		}
@@ -452,7 +452,7 @@ func TestPanicsBecomeJSON500s(t *testing.T) {
 			io.WriteString(w, "partial")
 			panic("late")
 		}))
-		w := edgeServe(h, httptest.NewRequest(http.MethodGet, "/", nil))
+		w := serve(h, httptest.NewRequest(http.MethodGet, "/", nil))
 		if w.Code != http.StatusAccepted || w.Body.String() != "partial" {
 			t.Errorf("got %d %q", w.Code, w.Body)
 		}
@@ -467,7 +467,7 @@ func TestPanicsBecomeJSON500s(t *testing.T) {
 				t.Errorf("recovered %v, want http.ErrAbortHandler", p)
 			}
 		}()
-		edgeServe(h, httptest.NewRequest(http.MethodGet, "/", nil))
+		serve(h, httptest.NewRequest(http.MethodGet, "/", nil))
 	})
 }
 
@@ -490,7 +490,7 @@ func TestEveryErrorCodeHasAStatus(t *testing.T) {
 	}
 }
 
-type edgeNameBody struct {
+type nameBody struct {
 	Name string `json:"name"`
 }
 
@@ -533,7 +533,7 @@ func TestDecode(t *testing.T) {
 				r.Header.Set("Content-Type", c.contentType)
 			}
 			w := httptest.NewRecorder()
-			var v edgeNameBody
+			var v nameBody
 			err := decode(w, r, &v)
 			if c.want == "" {
 				if err != nil {
@@ -555,7 +555,7 @@ func TestDecode(t *testing.T) {
 				t.Error("no message")
 			}
 			// And the status it becomes.
-			writeError(w, edgeRequestWithLogger(edgeDiscardLogger()), err)
+			writeError(w, requestWithLogger(discardLogger()), err)
 			want := map[string]int{
 				shared.CodeInvalidInput:     http.StatusBadRequest,
 				shared.CodeBodyTooLarge:     http.StatusRequestEntityTooLarge,
@@ -570,7 +570,7 @@ func TestDecode(t *testing.T) {
 
 func TestDecodeJSONWithoutHTTP(t *testing.T) {
 	t.Parallel()
-	var v edgeNameBody
+	var v nameBody
 	if err := decodeJSON(strings.NewReader(`{"name":"dave"}`), &v); err != nil || v.Name != "dave" {
 		t.Errorf("decodeJSON: %v, %+v", err, v)
 	}
