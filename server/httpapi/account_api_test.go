@@ -61,7 +61,7 @@ func TestEmailLoginAPI(t *testing.T) {
 		s := open(t)
 		t.Run(s.Name, func(t *testing.T) {
 			a, box, clk := mailAPI(t, s)
-			signUp(t, a, client.NewHTTP(a.URL, nil), passkeytest.New(a.URL, "localhost"), "alice", "alice@example.com")
+			signUp(t, client.NewHTTP(a.URL, nil), passkeytest.New(a.URL, "localhost"), "alice", "alice@example.com")
 
 			t.Run("answers 202 the same way for known and unknown accounts", func(t *testing.T) {
 				known, kb := rawPost(t, a.URL+shared.APILoginEmail, `{"username_or_email":"alice"}`)
@@ -147,9 +147,9 @@ func TestPasskeyAPI(t *testing.T) {
 			a, _, clk := mailAPI(t, s)
 			alice := client.NewHTTP(a.URL, newJarClient())
 			laptop := passkeytest.New(a.URL, "localhost")
-			signUp(t, a, alice, laptop, "alice", "alice@example.com")
+			signUp(t, alice, laptop, "alice", "alice@example.com")
 			bob := client.NewHTTP(a.URL, newJarClient())
-			signUp(t, a, bob, passkeytest.New(a.URL, "localhost"), "bob", "bob@example.com")
+			signUp(t, bob, passkeytest.New(a.URL, "localhost"), "bob", "bob@example.com")
 
 			list, err := alice.Passkeys(ctx)
 			if err != nil || len(list.Passkeys) != 1 {

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,17 +20,7 @@ func FuzzCookies(f *testing.F) {
 	a := newAPI(f, teststores.SQLite(f))
 	hc := newJarClient()
 	c, key := client.NewHTTP(a.URL, hc), passkeytest.New(a.URL, "localhost")
-	begin, err := c.SignupBegin(context.Background(), shared.SignupBeginRequest{Username: "alice", Email: "alice@example.com"})
-	if err != nil {
-		f.Fatal(err)
-	}
-	cred, err := key.Register(begin.Options)
-	if err != nil {
-		f.Fatal(err)
-	}
-	if _, err := c.SignupFinish(context.Background(), shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred}); err != nil {
-		f.Fatal(err)
-	}
+	signUp(f, c, key, "alice", "alice@example.com")
 	session, uid := cookieValue(hc, a.URL, "latchkey_session"), cookieValue(hc, a.URL, "latchkey_user")
 	if session == "" || uid == "" {
 		f.Fatal("sign-up set no cookies")

@@ -19,7 +19,7 @@ func TestEmailLoginAnswersTheLinkLifetime(t *testing.T) {
 		s := open(t)
 		t.Run(s.Name, func(t *testing.T) {
 			a := newAPIWith(t, s, func(o *auth.Options) { o.EmailLinkTTL = 7 * time.Minute })
-			signUp(t, a, client.NewHTTP(a.URL, nil), passkeytest.New(a.URL, "localhost"), "alice", "alice@example.com")
+			signUp(t, client.NewHTTP(a.URL, nil), passkeytest.New(a.URL, "localhost"), "alice", "alice@example.com")
 			for _, name := range []string{"alice", "nobody@example.com"} {
 				status, body := rawPost(t, a.URL+shared.APILoginEmail, `{"username_or_email":"`+name+`"}`)
 				var got shared.EmailLoginResponse

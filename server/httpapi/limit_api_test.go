@@ -94,7 +94,7 @@ func TestLoginLinkLimitsAPI(t *testing.T) {
 		s := open(t)
 		t.Run(s.Name, func(t *testing.T) {
 			a, box := proxiedAPI(t, s, s.Limiter, nil)
-			signUp(t, a, client.NewHTTP(a.URL, nil), passkeytest.New(a.URL, "localhost"), "alice", "alice@example.com")
+			signUp(t, client.NewHTTP(a.URL, nil), passkeytest.New(a.URL, "localhost"), "alice", "alice@example.com")
 
 			// The same story for an account and for a name nobody has: six
 			// addresses ask four times each, the owner asks from home, a
@@ -193,7 +193,7 @@ func TestPasskeyBeginLimitAPI(t *testing.T) {
 		t.Run(s.Name, func(t *testing.T) {
 			a := newAPI(t, s)
 			c := client.NewHTTP(a.URL, newJarClient())
-			signUp(t, a, c, passkeytest.New(a.URL, "localhost"), "alice", "alice@example.com")
+			signUp(t, c, passkeytest.New(a.URL, "localhost"), "alice", "alice@example.com")
 			for i := range 10 {
 				if _, err := c.PasskeyBegin(ctx); err != nil {
 					t.Fatalf("begin %d: %v", i+1, err)
@@ -205,7 +205,7 @@ func TestPasskeyBeginLimitAPI(t *testing.T) {
 			}
 			// Another user is not affected.
 			bob := client.NewHTTP(a.URL, newJarClient())
-			signUp(t, a, bob, passkeytest.New(a.URL, "localhost"), "bob", "bob@example.com")
+			signUp(t, bob, passkeytest.New(a.URL, "localhost"), "bob", "bob@example.com")
 			if _, err := bob.PasskeyBegin(ctx); err != nil {
 				t.Errorf("another user's begin: %v", err)
 			}
@@ -222,7 +222,7 @@ func TestUnreachableLimiterAPI(t *testing.T) {
 		t.Run(s.Name, func(t *testing.T) {
 			a, box := proxiedAPI(t, s, teststores.UnreachableRedis(t), nil)
 			c := client.NewHTTP(a.URL, newJarClient())
-			signUp(t, a, c, passkeytest.New(a.URL, "localhost"), "alice", "alice@example.com")
+			signUp(t, c, passkeytest.New(a.URL, "localhost"), "alice", "alice@example.com")
 			if _, err := c.PasskeyBegin(ctx); err != nil {
 				t.Errorf("passkey begin: %v", err)
 			}

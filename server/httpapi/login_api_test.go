@@ -31,8 +31,9 @@ func cookieValue(hc *http.Client, base, name string) string {
 	return ""
 }
 
-// login runs a login through the Go client.
-func login(t *testing.T, c *client.Client, key *passkeytest.Authenticator, name string) *shared.UserResponse {
+// login runs a login by name ("" for a discoverable login) through the Go
+// client.
+func login(t testing.TB, c *client.Client, key *passkeytest.Authenticator, name string) *shared.UserResponse {
 	t.Helper()
 	ctx := context.Background()
 	begin, err := c.LoginBegin(ctx, shared.LoginBeginRequest{UsernameOrEmail: name})
@@ -57,7 +58,7 @@ func TestLoginAPI(t *testing.T) {
 		t.Run(s.Name, func(t *testing.T) {
 			a := newAPI(t, s)
 			key := passkeytest.New(a.URL, "localhost")
-			signUp(t, a, client.NewHTTP(a.URL, nil), key, "alice", "alice@example.com")
+			signUp(t, client.NewHTTP(a.URL, nil), key, "alice", "alice@example.com")
 
 			t.Run("logs in, replaces the session id and refreshes the remembered user", func(t *testing.T) {
 				hc := newJarClient()

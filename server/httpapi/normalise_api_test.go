@@ -20,7 +20,7 @@ func TestSpellingsAndInvisibleCharactersAPI(t *testing.T) {
 			a := newAPI(t, s)
 			eve := client.NewHTTP(a.URL, newJarClient())
 			key := passkeytest.New(a.URL, "localhost")
-			signUp(t, a, eve, key, "eve", "Éve@example.com")
+			signUp(t, eve, key, "eve", "Éve@example.com")
 			spellings := []string{"éve@example.com", "e\u0301ve@example.com", "ÉVE@EXAMPLE.COM"}
 
 			wantError := func(t *testing.T, err error, status int, code, field string) {

@@ -55,7 +55,7 @@ func TestPreHijackedAccountIsDisownedOverTheAPI(t *testing.T) {
 		t.Run(s.Name, func(t *testing.T) {
 			a, box, _ := mailAPI(t, s)
 			attacker := client.NewHTTP(a.URL, newJarClient())
-			made := signUp(t, a, attacker, passkeytest.New(a.URL, "localhost"), "mallory", "victim@example.com")
+			made := signUp(t, attacker, passkeytest.New(a.URL, "localhost"), "mallory", "victim@example.com")
 			if made.User.EmailVerified || made.User.Email != "victim@example.com" {
 				t.Fatalf("after sign-up: %+v", made.User)
 			}
@@ -84,7 +84,7 @@ func TestPreHijackedAccountIsDisownedOverTheAPI(t *testing.T) {
 			if _, err := a.Users.UserByUsername(ctx, "mallory"); err == nil {
 				t.Fatal("the account survived")
 			}
-			mine := signUp(t, a, victim, passkeytest.New(a.URL, "localhost"), "victim", "victim@example.com")
+			mine := signUp(t, victim, passkeytest.New(a.URL, "localhost"), "victim", "victim@example.com")
 			if mine.User.Email != "victim@example.com" {
 				t.Fatalf("the victim's sign-up: %+v", mine.User)
 			}
@@ -117,8 +117,8 @@ func TestReadingALinkDoesNotLogIn(t *testing.T) {
 		t.Run(s.Name, func(t *testing.T) {
 			a, box, _ := mailAPI(t, s)
 			victim := client.NewHTTP(a.URL, newJarClient())
-			signUp(t, a, victim, passkeytest.New(a.URL, "localhost"), "alice", "alice@example.com")
-			signUp(t, a, client.NewHTTP(a.URL, newJarClient()), passkeytest.New(a.URL, "localhost"), "mallory", "mallory@example.com")
+			signUp(t, victim, passkeytest.New(a.URL, "localhost"), "alice", "alice@example.com")
+			signUp(t, client.NewHTTP(a.URL, newJarClient()), passkeytest.New(a.URL, "localhost"), "mallory", "mallory@example.com")
 			before := countTo(box, "mallory@example.com", len(box.Messages()))
 			if err := victim.EmailLogin(ctx, shared.EmailLoginRequest{UsernameOrEmail: "mallory"}); err != nil {
 				t.Fatal(err)
@@ -166,7 +166,7 @@ func TestEnumerationProtectionAPI(t *testing.T) {
 				o.EnumerationProtection, o.Secret = true, []byte(strings.Repeat("s", 32))
 			})
 			owner := client.NewHTTP(a.URL, newJarClient())
-			signUp(t, a, owner, passkeytest.New(a.URL, "localhost"), "victim", "victim@example.com")
+			signUp(t, owner, passkeytest.New(a.URL, "localhost"), "victim", "victim@example.com")
 			welcome := linkFor(t, box, "victim@example.com", 0)
 			if _, err := owner.EmailVerify(ctx, shared.EmailVerifyRequest{Token: welcome}); err != nil {
 				t.Fatal(err)
@@ -182,7 +182,7 @@ func TestEnumerationProtectionAPI(t *testing.T) {
 			}
 			// A taken address signs up like any other.
 			attacker := client.NewHTTP(a.URL, newJarClient())
-			made := signUp(t, a, attacker, passkeytest.New(a.URL, "localhost"), "mallory", "victim@example.com")
+			made := signUp(t, attacker, passkeytest.New(a.URL, "localhost"), "mallory", "victim@example.com")
 			if made.User.Email != "victim@example.com" || made.User.EmailVerified {
 				t.Fatalf("the sign-up looked different: %+v", made.User)
 			}
@@ -206,7 +206,7 @@ func TestAccountEmailAPI(t *testing.T) {
 			a, box, clk := mailAPI(t, s)
 			c := client.NewHTTP(a.URL, newJarClient())
 			key := passkeytest.New(a.URL, "localhost")
-			signUp(t, a, c, key, "erin", "old@example.com")
+			signUp(t, c, key, "erin", "old@example.com")
 			clk.Advance(7*24*time.Hour + time.Second)
 			if _, err := a.Auth.ReleaseUnprovenEmails(ctx); err != nil {
 				t.Fatal(err)

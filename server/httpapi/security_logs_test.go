@@ -169,7 +169,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 			// Sign-up, then look around and log out.
 			laptop := passkeytest.New(s.URL, "localhost")
 			alice, aliceHC := newClient()
-			secSignUp(t, s.URL, aliceHC, laptop, "alice")
+			signUp(t, client.NewHTTP(s.URL, aliceHC), laptop, "alice", "alice@example.com")
 			_, err := alice.Me(ctx)
 			must("me", err)
 			_, err = alice.Passkeys(ctx)
@@ -179,11 +179,11 @@ func TestNoSecretsInLogs(t *testing.T) {
 			must("logout", alice.Logout(ctx))
 
 			// Named and discoverable logins, and the remembered user.
-			secLogin(t, s.URL, aliceHC, laptop, "alice")
+			login(t, client.NewHTTP(s.URL, aliceHC), laptop, "alice")
 			_, err = alice.Remembered(ctx)
 			must("remembered", err)
 			phone, phoneHC := newClient()
-			secLogin(t, s.URL, phoneHC, laptop, "")
+			login(t, client.NewHTTP(s.URL, phoneHC), laptop, "")
 
 			// Refused logins, whose reasons are logged: a tampered
 			// signature, and an answer to another ceremony's challenge (the
@@ -253,7 +253,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 			must("me by email link", err)
 
 			// Add, rename and delete a passkey, from a fresh passkey login.
-			secLogin(t, s.URL, aliceHC, laptop, "alice")
+			login(t, client.NewHTTP(s.URL, aliceHC), laptop, "alice")
 			tablet := passkeytest.New(s.URL, "localhost")
 			add, err := alice.PasskeyBegin(ctx)
 			must("passkey begin", err)

@@ -5,7 +5,9 @@ package httpapi_test
 // README's "How a security check earns its test" says how they were proven.
 //
 // The helpers here are prefixed sec and kept apart from the other API
-// tests' helpers, so the two can change independently.
+// tests' helpers, so the two can change independently; a sign-up, a login
+// and a client with a cookie jar are the package's own (signUp, login,
+// newJarClient).
 
 import (
 	"bytes"
@@ -17,7 +19,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"regexp"
 	"strconv"
@@ -112,12 +113,6 @@ func (l *secLog) String() string {
 	return l.buf.String()
 }
 
-// secClient is an HTTP client with its own cookie jar.
-func secClient() *http.Client {
-	jar, _ := cookiejar.New(nil)
-	return &http.Client{Jar: jar}
-}
-
 // secResult is one raw exchange: status, error body, header and body.
 type secResult struct {
 	Status int
@@ -174,42 +169,6 @@ func secCeremony(t *testing.T, r secResult) shared.CeremonyResponse {
 		t.Fatalf("begin: %d %s", r.Status, r.Body)
 	}
 	return c
-}
-
-// secSignUp signs a user up through the Go client with key.
-func secSignUp(t *testing.T, base string, hc *http.Client, key *passkeytest.Authenticator, username string) {
-	t.Helper()
-	ctx := context.Background()
-	c := client.NewHTTP(base, hc)
-	begin, err := c.SignupBegin(ctx, shared.SignupBeginRequest{Username: username, Email: username + "@example.com"})
-	if err != nil {
-		t.Fatalf("sign-up begin: %v", err)
-	}
-	cred, err := key.Register(begin.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred}); err != nil {
-		t.Fatalf("sign-up finish: %v", err)
-	}
-}
-
-// secLogin logs in by name ("" for a discoverable login) through the Go client.
-func secLogin(t *testing.T, base string, hc *http.Client, key *passkeytest.Authenticator, name string) {
-	t.Helper()
-	ctx := context.Background()
-	c := client.NewHTTP(base, hc)
-	begin, err := c.LoginBegin(ctx, shared.LoginBeginRequest{UsernameOrEmail: name})
-	if err != nil {
-		t.Fatalf("login begin: %v", err)
-	}
-	cred, err := key.Login(begin.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.LoginFinish(ctx, shared.LoginFinishRequest{Ceremony: begin.Ceremony, Credential: cred}); err != nil {
-		t.Fatalf("login finish: %v", err)
-	}
 }
 
 // secOptionsOf decodes WebAuthn options into a map.
@@ -312,15 +271,15 @@ func TestCeremonyKindWithGenuineResponses(t *testing.T) {
 			t.Parallel()
 			s := newSecServer(t, b.Open(t), secOptions{})
 			ctx := context.Background()
-			alice := secClient()
+			alice := newJarClient()
 			laptop := passkeytest.New(s.URL, "localhost")
-			secSignUp(t, s.URL, alice, laptop, "alice")
+			signUp(t, client.NewHTTP(s.URL, alice), laptop, "alice", "alice@example.com")
 			aliceID := secUserID(t, s, "alice")
 			credID := laptop.Credentials()[0]
 
 			t.Run("an add-passkey ceremony finished through /api/login/finish is refused", func(t *testing.T) {
 				// Control: the hand-built request options work for a login.
-				hc := secClient()
+				hc := newJarClient()
 				begin := secCeremony(t, secDo(t, hc, "POST", s.URL+shared.APILoginBegin, shared.LoginBeginRequest{UsernameOrEmail: "alice"}, nil))
 				cred, err := laptop.LoginWith(credID, secRequestOptions(secChallenge(t, begin.Options), credID))
 				if err != nil {
@@ -337,7 +296,7 @@ func TestCeremonyKindWithGenuineResponses(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				r := secDo(t, secClient(), "POST", s.URL+shared.APILoginFinish, shared.LoginFinishRequest{Ceremony: add.Ceremony, Credential: cred}, nil)
+				r := secDo(t, newJarClient(), "POST", s.URL+shared.APILoginFinish, shared.LoginFinishRequest{Ceremony: add.Ceremony, Credential: cred}, nil)
 				if r.Status != http.StatusBadRequest || r.Err.Error.Code != shared.CodeCeremonyInvalid {
 					t.Errorf("add-passkey ceremony finished as a login: %d %s; want 400 %s", r.Status, r.Body, shared.CodeCeremonyInvalid)
 				}
@@ -353,7 +312,7 @@ func TestCeremonyKindWithGenuineResponses(t *testing.T) {
 				kind := map[string]string{"": "a discoverable login", "alice": "a named login"}[name]
 				t.Run(kind+" ceremony finished as a sign-up is refused", func(t *testing.T) {
 					// Control: the hand-built creation options work for a sign-up.
-					hc := secClient()
+					hc := newJarClient()
 					key := passkeytest.New(s.URL, "localhost")
 					begin := secCeremony(t, secDo(t, hc, "POST", s.URL+shared.APISignupBegin, shared.SignupBeginRequest{Username: "carol" + name, Email: "carol" + name + "@example.com"}, nil))
 					cred, err := key.Register(secCreationOptions(secChallenge(t, begin.Options)))
@@ -364,7 +323,7 @@ func TestCeremonyKindWithGenuineResponses(t *testing.T) {
 						t.Fatalf("control sign-up: %d %s", r.Status, r.Body)
 					}
 
-					hc = secClient()
+					hc = newJarClient()
 					mallory := passkeytest.New(s.URL, "localhost")
 					lbegin := secCeremony(t, secDo(t, hc, "POST", s.URL+shared.APILoginBegin, shared.LoginBeginRequest{UsernameOrEmail: name}, nil))
 					cred, err = mallory.Register(secCreationOptions(secChallenge(t, lbegin.Options)))
@@ -386,7 +345,7 @@ func TestCeremonyKindWithGenuineResponses(t *testing.T) {
 
 			t.Run("a login ceremony finished as add-passkey is refused", func(t *testing.T) {
 				// A fresh login, so the re-authentication window is open.
-				secLogin(t, s.URL, alice, laptop, "alice")
+				login(t, client.NewHTTP(s.URL, alice), laptop, "alice")
 				// Control: the hand-built creation options work for adding a passkey.
 				tablet := passkeytest.New(s.URL, "localhost")
 				add := secCeremony(t, secDo(t, alice, "POST", s.URL+shared.APIPasskeysBegin, struct{}{}, nil))
@@ -444,7 +403,7 @@ func TestHostHeaderChoosesNothing(t *testing.T) {
 
 			t.Run("sign-up", func(t *testing.T) {
 				for i, rp := range evilRPs {
-					hc := secClient()
+					hc := newJarClient()
 					begin := secCeremony(t, secDo(t, hc, "POST", s.URL+shared.APISignupBegin, shared.SignupBeginRequest{Username: fmt.Sprintf("eve%d", i), Email: fmt.Sprintf("eve%d@example.com", i)}, evil))
 					rpOpt, _ := secOptionsOf(t, begin.Options)["rp"].(map[string]any)
 					if rpOpt["id"] != "localhost" {
@@ -462,7 +421,7 @@ func TestHostHeaderChoosesNothing(t *testing.T) {
 				}
 				// Control: the same requests with PUBLIC_URL's origin in the
 				// client data succeed, so the refusals above were the origin's.
-				hc := secClient()
+				hc := newJarClient()
 				begin := secCeremony(t, secDo(t, hc, "POST", s.URL+shared.APISignupBegin, shared.SignupBeginRequest{Username: "alice", Email: "alice@example.com"}, evil))
 				cred, _ := passkeytest.New(s.URL, "localhost").Register(begin.Options)
 				if r := secDo(t, hc, "POST", s.URL+shared.APISignupFinish, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, evil); r.Status != http.StatusCreated {
@@ -472,11 +431,11 @@ func TestHostHeaderChoosesNothing(t *testing.T) {
 
 			t.Run("login", func(t *testing.T) {
 				key := passkeytest.New(s.URL, "localhost")
-				secSignUp(t, s.URL, secClient(), key, "bob")
+				signUp(t, client.NewHTTP(s.URL, newJarClient()), key, "bob", "bob@example.com")
 				bobID := secUserID(t, s, "bob")
 				for _, name := range []string{"bob", ""} {
 					for _, rp := range evilRPs {
-						hc := secClient()
+						hc := newJarClient()
 						begin := secCeremony(t, secDo(t, hc, "POST", s.URL+shared.APILoginBegin, shared.LoginBeginRequest{UsernameOrEmail: name}, evil))
 						if got := secOptionsOf(t, begin.Options)["rpId"]; got != "localhost" {
 							t.Errorf("request options for Host evil.test name RP ID %v, want localhost", got)
@@ -495,7 +454,7 @@ func TestHostHeaderChoosesNothing(t *testing.T) {
 						}
 					}
 					// Control: PUBLIC_URL's origin logs in.
-					hc := secClient()
+					hc := newJarClient()
 					begin := secCeremony(t, secDo(t, hc, "POST", s.URL+shared.APILoginBegin, shared.LoginBeginRequest{UsernameOrEmail: name}, evil))
 					cred, _ := key.Login(begin.Options)
 					if r := secDo(t, hc, "POST", s.URL+shared.APILoginFinish, shared.LoginFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, evil); r.Status != http.StatusOK {
@@ -505,7 +464,7 @@ func TestHostHeaderChoosesNothing(t *testing.T) {
 			})
 
 			t.Run("email link", func(t *testing.T) {
-				secSignUp(t, s.URL, secClient(), passkeytest.New(s.URL, "localhost"), "carol")
+				signUp(t, client.NewHTTP(s.URL, newJarClient()), passkeytest.New(s.URL, "localhost"), "carol", "carol@example.com")
 				s.Auth.WaitForMail()
 				before := len(s.Box.Messages())
 				r := secDo(t, nil, "POST", s.URL+shared.APILoginEmail, shared.EmailLoginRequest{UsernameOrEmail: "carol"}, evil)
@@ -589,7 +548,7 @@ func TestRateLimitsOnEveryPath(t *testing.T) {
 
 			t.Run("login begin is throttled per account, whatever the address", func(t *testing.T) {
 				s := newSecServer(t, b.Open(t), secOptions{trusted: []string{loopback}})
-				secSignUp(t, s.URL, secClient(), passkeytest.New(s.URL, "localhost"), "alice")
+				signUp(t, client.NewHTTP(s.URL, newJarClient()), passkeytest.New(s.URL, "localhost"), "alice", "alice@example.com")
 				n := untilLimited(t, 50, func(i int) secResult {
 					// One account, in any case.
 					name := []string{"alice", "ALICE", "Alice"}[i%3]
@@ -663,13 +622,13 @@ func TestUserVerificationEverywhere(t *testing.T) {
 			t.Parallel()
 			s := newSecServer(t, b.Open(t), secOptions{})
 			ctx := context.Background()
-			alice := secClient()
+			alice := newJarClient()
 			laptop := passkeytest.New(s.URL, "localhost")
-			secSignUp(t, s.URL, alice, laptop, "alice")
+			signUp(t, client.NewHTTP(s.URL, alice), laptop, "alice", "alice@example.com")
 			aliceID := secUserID(t, s, "alice")
 
 			t.Run("a discoverable login without user verification", func(t *testing.T) {
-				hc := secClient()
+				hc := newJarClient()
 				begin := secCeremony(t, secDo(t, hc, "POST", s.URL+shared.APILoginBegin, shared.LoginBeginRequest{}, nil))
 				if uv := secOptionsOf(t, begin.Options)["userVerification"]; uv != "required" {
 					t.Errorf("request options ask userVerification %v, want required", uv)
@@ -697,11 +656,11 @@ func TestUserVerificationEverywhere(t *testing.T) {
 					t.Errorf("/api/me after the refused login: %d", r.Status)
 				}
 				// Control: with user verification the same login succeeds.
-				secLogin(t, s.URL, hc, laptop, "")
+				login(t, client.NewHTTP(s.URL, hc), laptop, "")
 			})
 
 			t.Run("adding a passkey without user verification", func(t *testing.T) {
-				secLogin(t, s.URL, alice, laptop, "alice") // within the re-authentication window
+				login(t, client.NewHTTP(s.URL, alice), laptop, "alice") // within the re-authentication window
 				before := len(secPasskeys(t, s, aliceID))
 				begin := secCeremony(t, secDo(t, alice, "POST", s.URL+shared.APIPasskeysBegin, struct{}{}, nil))
 				sel, _ := secOptionsOf(t, begin.Options)["authenticatorSelection"].(map[string]any)

@@ -29,7 +29,7 @@ func TestEmailLinkSessionsCannotLockTheOwnerOut(t *testing.T) {
 			a, box, _ := mailAPI(t, s)
 			owner := client.NewHTTP(a.URL, newJarClient())
 			laptop := passkeytest.New(a.URL, "localhost")
-			signUp(t, a, owner, laptop, "alice", "alice@example.com")
+			signUp(t, owner, laptop, "alice", "alice@example.com")
 			ownSessions, err := owner.Sessions(ctx)
 			if err != nil {
 				t.Fatal(err)
