@@ -13,6 +13,7 @@ import (
 	"github.com/latchkey/latchkey/server/internal/testclock"
 	"github.com/latchkey/latchkey/server/internal/teststores"
 	"github.com/latchkey/latchkey/server/store/storetest"
+	"github.com/latchkey/latchkey/shared"
 )
 
 const (
@@ -105,4 +106,50 @@ func eachBehaviour(t *testing.T, behaviours []behaviour) {
 			t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 		}
 	})
+}
+
+// chromeOnMac is the browser the tests sign up and log in from.
+var chromeOnMac = auth.Client{UserAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", IP: "192.0.2.7"}
+
+// signup runs a whole sign-up with e's authenticator.
+func (e *env) signup(t *testing.T, username, email string) (*auth.User, string) {
+	t.Helper()
+	ctx := context.Background()
+	begin, err := e.svc.SignupBegin(ctx, shared.SignupBeginRequest{Username: username, Email: email})
+	if err != nil {
+		t.Fatalf("SignupBegin: %v", err)
+	}
+	cred, err := e.key.Register(begin.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login, err := e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
+	if err != nil {
+		t.Fatalf("SignupFinish: %v", err)
+	}
+	u, token := login.User, login.Token
+	// The welcome mail goes out in the background; let it arrive before
+	// whatever the test sends next, so messages keep their order.
+	e.svc.WaitForMail()
+	return u, token
+}
+
+// login runs a whole login of name with key.
+func (e *env) login(t *testing.T, key *passkeytest.Authenticator, name string) (*auth.User, *auth.Session, string) {
+	t.Helper()
+	ctx := context.Background()
+	begin, err := e.svc.LoginBegin(ctx, shared.LoginBeginRequest{UsernameOrEmail: name})
+	if err != nil {
+		t.Fatalf("LoginBegin: %v", err)
+	}
+	cred, err := key.Login(begin.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login, err := e.svc.LoginFinish(ctx, shared.LoginFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
+	if err != nil {
+		t.Fatalf("LoginFinish: %v", err)
+	}
+	u, sess, token := login.User, login.Session, login.Token
+	return u, sess, token
 }

@@ -18,26 +18,6 @@ import (
 	"github.com/latchkey/latchkey/shared"
 )
 
-// login runs a whole login of name with key.
-func (e *env) login(t *testing.T, key *passkeytest.Authenticator, name string) (*auth.User, *auth.Session, string) {
-	t.Helper()
-	ctx := context.Background()
-	begin, err := e.svc.LoginBegin(ctx, shared.LoginBeginRequest{UsernameOrEmail: name})
-	if err != nil {
-		t.Fatalf("LoginBegin: %v", err)
-	}
-	cred, err := key.Login(begin.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	login, err := e.svc.LoginFinish(ctx, shared.LoginFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
-	if err != nil {
-		t.Fatalf("LoginFinish: %v", err)
-	}
-	u, sess, token := login.User, login.Session, login.Token
-	return u, sess, token
-}
-
 func (e *env) finishLogin(begin *shared.CeremonyResponse, cred json.RawMessage) error {
 	_, err := e.svc.LoginFinish(context.Background(), shared.LoginFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
 	return err

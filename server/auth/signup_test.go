@@ -20,31 +20,6 @@ import (
 	"github.com/latchkey/latchkey/shared"
 )
 
-var chromeOnMac = auth.Client{UserAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", IP: "192.0.2.7"}
-
-// signup runs a whole sign-up with e's authenticator.
-func (e *env) signup(t *testing.T, username, email string) (*auth.User, string) {
-	t.Helper()
-	ctx := context.Background()
-	begin, err := e.svc.SignupBegin(ctx, shared.SignupBeginRequest{Username: username, Email: email})
-	if err != nil {
-		t.Fatalf("SignupBegin: %v", err)
-	}
-	cred, err := e.key.Register(begin.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	login, err := e.svc.SignupFinish(ctx, shared.SignupFinishRequest{Ceremony: begin.Ceremony, Credential: cred}, chromeOnMac)
-	if err != nil {
-		t.Fatalf("SignupFinish: %v", err)
-	}
-	u, token := login.User, login.Token
-	// The welcome mail goes out in the background; let it arrive before
-	// whatever the test sends next, so messages keep their order.
-	e.svc.WaitForMail()
-	return u, token
-}
-
 // noAccount asserts that a failed sign-up left nothing behind.
 func (e *env) noAccount(t *testing.T, username string) {
 	t.Helper()

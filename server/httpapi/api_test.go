@@ -104,6 +104,26 @@ func signUp(t testing.TB, c *client.Client, key *passkeytest.Authenticator, user
 	return done
 }
 
+// login runs a login by name ("" for a discoverable login) through the Go
+// client.
+func login(t testing.TB, c *client.Client, key *passkeytest.Authenticator, name string) *shared.UserResponse {
+	t.Helper()
+	ctx := context.Background()
+	begin, err := c.LoginBegin(ctx, shared.LoginBeginRequest{UsernameOrEmail: name})
+	if err != nil {
+		t.Fatalf("login begin: %v", err)
+	}
+	cred, err := key.Login(begin.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := c.LoginFinish(ctx, shared.LoginFinishRequest{Ceremony: begin.Ceremony, Credential: cred})
+	if err != nil {
+		t.Fatalf("login finish: %v", err)
+	}
+	return done
+}
+
 func TestSignupAPI(t *testing.T) {
 	for _, open := range allStores {
 		s := open(t)
