@@ -40,12 +40,19 @@ func (s *Service) requireTrustedAuth(ctx context.Context, sess *Session, u *User
 	if err := s.requireRecentAuth(sess); err != nil {
 		return err
 	}
-	if sess.Method != MethodPasskey || sess.PasskeyUID == "" {
-		return errReauthEmailLogin()
-	}
 	keys, err := s.users.Passkeys(ctx, u.ID)
 	if err != nil {
 		return fmt.Errorf("passkeys of user: %w", err)
+	}
+	return s.trustedAmong(sess, keys)
+}
+
+// trustedAmong is requireTrustedAuth's verdict on the session's passkey,
+// given the user's passkeys already loaded; it assumes a recent passkey
+// login.
+func (s *Service) trustedAmong(sess *Session, keys []Passkey) error {
+	if sess.Method != MethodPasskey || sess.PasskeyUID == "" {
+		return errReauthEmailLogin()
 	}
 	for _, p := range keys {
 		if p.UID != sess.PasskeyUID {
@@ -159,11 +166,10 @@ func (s *Service) PasskeyFinish(ctx context.Context, sess *Session, u *User, req
 	now := s.opts.Now().UTC()
 	p := newPasskey(cred, name, client, now)
 	p.UserID = u.ID
-	trusted := s.requireTrustedAuth(ctx, sess, u)
-	if ErrorCode(trusted) == shared.CodeReauthRequired {
+	// The re-auth window was checked above, and wu holds the passkeys: a
+	// session that is not trusted adds a provisional passkey.
+	if s.trustedAmong(sess, wu.keys) != nil {
 		p.ProvisionalUntil = now.Add(s.opts.ProvisionalPeriod)
-	} else if trusted != nil {
-		return nil, trusted
 	}
 	if err := s.users.AddPasskey(ctx, p); err != nil {
 		return nil, err
