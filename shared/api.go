@@ -33,6 +33,9 @@ type UserResponse struct {
 	// the first time; the page asks whether the account is the person's, and
 	// for a few minutes this session may delete it (APIAccountDisown).
 	ConfirmOwner bool `json:"confirm_owner,omitempty"`
+	// Continue, after a login link asked for during an application's
+	// sign-in, is where that sign-in continues (a full page load).
+	Continue string `json:"continue,omitempty"`
 }
 
 // SignupBeginRequest starts a sign-up ceremony.
@@ -80,6 +83,9 @@ type RememberedResponse struct {
 // EmailLoginRequest asks for a login link.
 type EmailLoginRequest struct {
 	UsernameOrEmail string `json:"username_or_email"`
+	// Authorize is the application sign-in (QueryAuthorize) the login is
+	// part of, if any: using the link then continues it.
+	Authorize string `json:"authorize,omitempty"`
 }
 
 // EmailLoginResponse answers a request for a login link (202, the same

@@ -13,10 +13,15 @@ const (
 	PageLoginEmail = "/login/email"
 	PageAccount    = "/account"
 	PageOffline    = "/offline"
+	// PageConsent asks whether an application may sign the person in;
+	// PageLogout asks whether to log out of Latchkey when an application
+	// asked for it, and says when the person is logged out.
+	PageConsent = "/consent"
+	PageLogout  = "/logout"
 )
 
 // Pages lists every page route; the server and the wasm register the same set.
-var Pages = []string{PageHome, PageSignup, PageLogin, PageLoginEmail, PageAccount, PageOffline}
+var Pages = []string{PageHome, PageSignup, PageLogin, PageLoginEmail, PageAccount, PageOffline, PageConsent, PageLogout}
 
 // API paths. Paths with {id} follow net/http's pattern syntax.
 const (
@@ -40,8 +45,18 @@ const (
 	APIPasskey           = "/api/passkeys/{id}"
 	APISessions          = "/api/sessions"
 	APISession           = "/api/sessions/{id}"
-	HealthLive           = "/healthz"
-	HealthReady          = "/readyz"
+	// APIAuthorization is an application's pending sign-in; APIConsent
+	// answers its consent question.
+	APIAuthorization = "/api/authorize/{id}"
+	APIConsent       = "/api/authorize/{id}/consent"
+	// APILogoutRequest is an application's pending logout request.
+	APILogoutRequest = "/api/logout/{id}"
+	// APIApps lists the applications the person allowed; APIApp removes
+	// one's access.
+	APIApps     = "/api/apps"
+	APIApp      = "/api/apps/{id}"
+	HealthLive  = "/healthz"
+	HealthReady = "/readyz"
 )
 
 // Route is one API endpoint: its method with its path. The server's mux
@@ -84,6 +99,11 @@ var (
 	RouteSessions          = Route{"GET", APISessions}
 	RouteSessionEnd        = Route{"DELETE", APISession}
 	RouteSessionsEnd       = Route{"DELETE", APISessions}
+	RouteAuthorization     = Route{"GET", APIAuthorization}
+	RouteConsent           = Route{"POST", APIConsent}
+	RouteLogoutRequest     = Route{"GET", APILogoutRequest}
+	RouteApps              = Route{"GET", APIApps}
+	RouteAppRemove         = Route{"DELETE", APIApp}
 )
 
 // Routes lists every API route; the server serves exactly these.
@@ -95,4 +115,5 @@ var Routes = []Route{
 	RouteMe, RouteLogout,
 	RoutePasskeys, RoutePasskeysBegin, RoutePasskeysFinish, RoutePasskeyRename, RoutePasskeyDelete,
 	RouteSessions, RouteSessionEnd, RouteSessionsEnd,
+	RouteAuthorization, RouteConsent, RouteLogoutRequest, RouteApps, RouteAppRemove,
 }

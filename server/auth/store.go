@@ -120,3 +120,48 @@ type Message struct {
 type Mailer interface {
 	Send(ctx context.Context, m Message) error
 }
+
+// GrantStore persists what applications signing people in with Latchkey
+// (OpenID Connect) hold: the person's consents, the grants behind refresh
+// and access tokens, and the provider's signing keys. Lookups return
+// ErrNotFound when nothing matches.
+type GrantStore interface {
+	// SaveConsent records (or replaces) a user's consent to an app.
+	SaveConsent(ctx context.Context, c *Consent) error
+	// Consent returns the user's consent to the app.
+	Consent(ctx context.Context, userID int64, appID string) (*Consent, error)
+	// Consents lists the user's consents, oldest first.
+	Consents(ctx context.Context, userID int64) ([]Consent, error)
+	// DeleteConsent forgets a consent; none is no error.
+	DeleteConsent(ctx context.Context, userID int64, appID string) error
+
+	// CreateGrant stores a new grant.
+	CreateGrant(ctx context.Context, g *Grant) error
+	// Grant returns a grant, revoked or not.
+	Grant(ctx context.Context, id string) (*Grant, error)
+	// RotateRefresh moves a live grant's refresh token from generation
+	// from to from+1 and its refresh expiry to expires, in one conditional
+	// write: when the grant is revoked or no longer at generation from (a
+	// racing rotation won), nothing changes and the answer is ErrNotFound.
+	RotateRefresh(ctx context.Context, id string, from int, expires time.Time) error
+	// RevokeGrant revokes one grant as of at; an unknown or already revoked
+	// grant is no error.
+	RevokeGrant(ctx context.Context, id string, at time.Time) error
+	// RevokeGrants revokes every live grant of the user as of at, or, with
+	// a non-empty appID, those of that app only. It returns how many.
+	RevokeGrants(ctx context.Context, userID int64, appID string, at time.Time) (int, error)
+	// DeleteGrantsBefore deletes grants that ended (revoked, or their
+	// refresh token expired) before t, and returns how many.
+	DeleteGrantsBefore(ctx context.Context, t time.Time) (int, error)
+
+	// SigningKeys lists the stored signing keys, newest epoch first.
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
+	// AddSigningKey stores k unless a key of the same Alg and Epoch exists
+	// (another instance made it first); either way it answers the stored
+	// key of that Alg and Epoch, so every instance signs with the same one.
+	AddSigningKey(ctx context.Context, k *SigningKey) (*SigningKey, error)
+	// DeleteSigningKeys deletes the keys of epochs before epoch.
+	DeleteSigningKeys(ctx context.Context, beforeEpoch int64) error
+
+	Ping(ctx context.Context) error
+}
