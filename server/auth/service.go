@@ -47,6 +47,26 @@ type Options struct {
 	// derives the stand-in credential ids of unknown names.
 	EnumerationProtection bool
 	Secret                []byte
+	// Apps are the applications that sign people in with Latchkey
+	// (OIDC_CLIENTS_FILE); none means the OpenID Connect provider is off.
+	Apps []App
+	// KeyEncryptionKey (OIDC_KEY_ENCRYPTION_KEY, at least 32 bytes, the
+	// same on every instance) seals the signing keys in the database and
+	// keys the MACs of access and refresh tokens.
+	KeyEncryptionKey []byte
+	// KeyRotation is how long one signing key signs (OIDC_KEY_ROTATION).
+	KeyRotation time.Duration
+	// AccessTokenTTL, IDTokenTTL and RefreshTokenTTL are the lives of what
+	// an app receives; a refresh token's life restarts with each rotation.
+	AccessTokenTTL  time.Duration
+	IDTokenTTL      time.Duration
+	RefreshTokenTTL time.Duration
+	// AuthorizeTTL bounds an application's sign-in from its request to the
+	// code (time to log in, by passkey or email link, and to consent);
+	// CodeTTL is the life of an authorization code.
+	AuthorizeTTL time.Duration
+	CodeTTL      time.Duration
+
 	// Mailer sends login links and welcome mail.
 	Mailer Mailer
 	// Now is the clock; tests inject one to expire things without sleeping.
@@ -68,6 +88,12 @@ func Defaults() Options {
 		ProvisionalPeriod: 72 * time.Hour,
 		EmailLinkTTL:      15 * time.Minute,
 		EmailProofPeriod:  7 * 24 * time.Hour,
+		KeyRotation:       30 * 24 * time.Hour,
+		AccessTokenTTL:    10 * time.Minute,
+		IDTokenTTL:        time.Hour,
+		RefreshTokenTTL:   30 * 24 * time.Hour,
+		AuthorizeTTL:      30 * time.Minute,
+		CodeTTL:           time.Minute,
 	}
 }
 
@@ -115,6 +141,12 @@ func New(users UserStore, challenges ChallengeStore, sessions SessionStore, opts
 		{&opts.ProvisionalPeriod, &d.ProvisionalPeriod},
 		{&opts.EmailLinkTTL, &d.EmailLinkTTL},
 		{&opts.EmailProofPeriod, &d.EmailProofPeriod},
+		{&opts.KeyRotation, &d.KeyRotation},
+		{&opts.AccessTokenTTL, &d.AccessTokenTTL},
+		{&opts.IDTokenTTL, &d.IDTokenTTL},
+		{&opts.RefreshTokenTTL, &d.RefreshTokenTTL},
+		{&opts.AuthorizeTTL, &d.AuthorizeTTL},
+		{&opts.CodeTTL, &d.CodeTTL},
 	} {
 		if *f.v <= 0 {
 			*f.v = *f.def
