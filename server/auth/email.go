@@ -26,6 +26,9 @@ type linkState struct {
 	// /account), and gets it once the link is used.
 	SetEmail bool      `json:"set_email,omitempty"`
 	Expires  time.Time `json:"expires"`
+	// Authorize is the application sign-in the link was asked for during:
+	// using the link continues it.
+	Authorize string `json:"authorize,omitempty"`
 }
 
 func linkKey(token string) string {
@@ -57,7 +60,15 @@ func (s *Service) EmailLogin(ctx context.Context, req shared.EmailLoginRequest) 
 		// nowhere to send a link.
 		return nil
 	}
-	link, err := s.newLink(ctx, linkState{UserID: u.ID, Email: u.Email})
+	st := linkState{UserID: u.ID, Email: u.Email}
+	if req.Authorize != "" {
+		// Only a sign-in that exists is carried; a stale one would only
+		// send the person to an error after logging in.
+		if _, _, err := s.AuthRequest(ctx, req.Authorize); err == nil {
+			st.Authorize = req.Authorize
+		}
+	}
+	link, err := s.newLink(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -193,5 +204,9 @@ func (s *Service) EmailVerify(ctx context.Context, req shared.EmailVerifyRequest
 		}
 	}
 	s.log.InfoContext(ctx, "logged in by email link", "user", u.UID, "proved_email", proved)
-	return &Login{User: u, Session: sess, Token: tok, MayDisown: proved}, nil
+	l := &Login{User: u, Session: sess, Token: tok, MayDisown: proved}
+	if st.Authorize != "" {
+		l.Continue = ResumeURL(st.Authorize)
+	}
+	return l, nil
 }

@@ -98,11 +98,11 @@ func (s *Service) LoginFinish(ctx context.Context, req shared.LoginFinishRequest
 	if c.Decoy {
 		return nil, failedLogin(rejected(errors.New("login for a name without an account")))
 	}
-	u, p, err := s.verifyAssertion(ctx, c, req.Credential)
+	u, p, uv, err := s.verifyAssertion(ctx, c, req.Credential)
 	if err != nil {
 		return nil, failedLogin(err)
 	}
-	sess, token, err := s.startSession(ctx, u, p, client)
+	sess, token, err := s.startSession(ctx, u, &proof{passkey: p, userVerified: uv}, client)
 	if err != nil {
 		return nil, err
 	}
@@ -111,14 +111,15 @@ func (s *Service) LoginFinish(ctx context.Context, req shared.LoginFinishRequest
 }
 
 // verifyAssertion checks an AuthenticationResponseJSON against a login
-// ceremony and records the passkey's use.
-func (s *Service) verifyAssertion(ctx context.Context, c *ceremony, raw json.RawMessage) (*User, *Passkey, error) {
+// ceremony and records the passkey's use. userVerified is the
+// authenticator's UV flag (a fingerprint, face or PIN, not just presence).
+func (s *Service) verifyAssertion(ctx context.Context, c *ceremony, raw json.RawMessage) (_ *User, _ *Passkey, userVerified bool, _ error) {
 	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil, errCredentialMissing()
+		return nil, nil, false, errCredentialMissing()
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(raw)
 	if err != nil {
-		return nil, nil, rejected(err)
+		return nil, nil, false, rejected(err)
 	}
 	var (
 		u  *User
@@ -129,13 +130,13 @@ func (s *Service) verifyAssertion(ctx context.Context, c *ceremony, raw json.Raw
 		// credential id against the user's list and the user handle, if
 		// the authenticator sent one, against the user.
 		if u, err = s.users.UserByID(ctx, c.UserID); err != nil {
-			return nil, nil, s.lookupFailed(err)
+			return nil, nil, false, s.lookupFailed(err)
 		}
 		if wu, err = s.waUserOf(ctx, u); err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		if _, err := s.wa.ValidateLogin(wu, c.WebAuthn, parsed); err != nil {
-			return nil, nil, rejected(err)
+			return nil, nil, false, rejected(err)
 		}
 	} else {
 		// Discoverable: the user handle in the assertion names the user,
@@ -150,7 +151,7 @@ func (s *Service) verifyAssertion(ctx context.Context, c *ceremony, raw json.Raw
 			return wu, err
 		}
 		if _, _, err := s.wa.ValidatePasskeyLogin(handler, c.WebAuthn, parsed); err != nil {
-			return nil, nil, rejected(err)
+			return nil, nil, false, rejected(err)
 		}
 	}
 
@@ -159,7 +160,7 @@ func (s *Service) verifyAssertion(ctx context.Context, c *ceremony, raw json.Raw
 	// no way to pick another user's passkey.
 	p := wu.passkey(parsed.RawID)
 	if p == nil {
-		return nil, nil, rejected(errors.New("the credential is not one of the user's passkeys"))
+		return nil, nil, false, rejected(errors.New("the credential is not one of the user's passkeys"))
 	}
 	count := parsed.Response.AuthenticatorData.Counter
 	// Zero means the authenticator keeps no counter (synced passkeys,
@@ -170,16 +171,16 @@ func (s *Service) verifyAssertion(ctx context.Context, c *ceremony, raw json.Raw
 	if !signCountAdvances(p.SignCount, count) {
 		s.log.WarnContext(ctx, "sign count did not increase: possible cloned authenticator",
 			"user", u.UID, "passkey", p.UID, "stored", p.SignCount, "presented", count)
-		return nil, nil, rejected(fmt.Errorf("sign count %d does not exceed stored %d", count, p.SignCount))
+		return nil, nil, false, rejected(fmt.Errorf("sign count %d does not exceed stored %d", count, p.SignCount))
 	}
 	flags := parsed.Response.AuthenticatorData.Flags
 	if err := s.users.RecordPasskeyUse(ctx, p.ID, count, flags.HasBackupState(), s.opts.Now().UTC()); err != nil {
 		if ErrorCode(err) == shared.CodeCredentialRejected {
 			s.log.WarnContext(ctx, "sign count raced or went backwards: possible cloned authenticator", "user", u.UID, "passkey", p.UID)
 		}
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	return u, p, nil
+	return u, p, flags.UserVerified(), nil
 }
 
 // signCountAdvances reports whether an assertion's counter is acceptable

@@ -273,3 +273,151 @@ func errLinksUnavailable(cause error) *Error {
 func errRateLimited(wait string, cause error) *Error {
 	return newError(shared.CodeRateLimited, "", cause, "Too many attempts. Please wait %s and try again.", wait)
 }
+
+// Applications' sign-ins (OpenID Connect). The codes of errors an app
+// receives are OAuth 2.0's and OpenID Connect's (RFC 6749 §4.1.2.1 and
+// §5.2, RFC 6750 §3.1, OIDC Core §3.1.2.6); the provider hands them on as
+// they are. The pages' errors use this API's codes.
+const (
+	OAuthInvalidGrant     = "invalid_grant"
+	OAuthInvalidScope     = "invalid_scope"
+	OAuthInvalidToken     = "invalid_token"
+	OAuthLoginRequired    = "login_required"
+	OAuthConsentRequired  = "consent_required"
+	OAuthAccessDenied     = "access_denied"
+	OAuthInvalidRequest   = "invalid_request"
+	OAuthInvalidClient    = "invalid_client"
+	OAuthUnauthorizedApp  = "unauthorized_client"
+	OAuthTemporarilyUnav  = "temporarily_unavailable"
+	OAuthUnsupportedParam = "request_not_supported"
+)
+
+func errAuthorizationExpired() *Error {
+	return newError(shared.CodeNotFound, "", nil, "This sign-in has expired. Go back to the application and start again.")
+}
+
+func errAppNotFound() *Error {
+	return newError(shared.CodeNotFound, "", nil, "No such application.")
+}
+
+func errGrantInvalid(cause error) *Error {
+	return newError(OAuthInvalidGrant, "", cause, "The code or refresh token is invalid, expired, already used, or belongs to another client.")
+}
+
+func errCodeReplayed() *Error {
+	return newError(OAuthInvalidGrant, "", nil, "The code was already used; the tokens issued for it are revoked.")
+}
+
+func errRefreshReplayed() *Error {
+	return newError(OAuthInvalidGrant, "", nil, "The refresh token was already used; every token of its grant is revoked.")
+}
+
+func errPKCE(cause error) *Error {
+	return newError(OAuthInvalidGrant, "", cause, "The code_verifier does not match the code_challenge.")
+}
+
+func errPKCEMissing() *Error {
+	return newError(OAuthInvalidGrant, "", nil, "The code_verifier is missing: this code was issued with a code_challenge.")
+}
+
+func errPKCEUnexpected() *Error {
+	return newError(OAuthInvalidGrant, "", nil, "A code_verifier was sent for a code issued without a code_challenge.")
+}
+
+func errScopeWidened() *Error {
+	return newError(OAuthInvalidScope, "", nil, "A refresh may only ask for scopes the grant already has.")
+}
+
+func errBearerInvalid() *Error {
+	return newError(OAuthInvalidToken, "", nil, "The access token is invalid, expired or revoked.")
+}
+
+func errLoginRequired() *Error {
+	return newError(OAuthLoginRequired, "", nil, "The person is not logged in to Latchkey, or not recently enough.")
+}
+
+func errConsentRequired() *Error {
+	return newError(OAuthConsentRequired, "", nil, "The person has not allowed this application yet.")
+}
+
+// AccessDenied is what an app hears when the person chose Deny.
+func AccessDenied() *Error {
+	return newError(OAuthAccessDenied, "", nil, "The person declined to sign in to this application.")
+}
+
+func errLogoutExpired() *Error {
+	return newError(shared.CodeNotFound, "", nil, "This logout request has expired.")
+}
+
+// The provider's refusals of malformed or unwelcome requests.
+
+// AuthorizeMalformed: the authorization request's parameters do not parse.
+func AuthorizeMalformed() *Error {
+	return newError(OAuthInvalidRequest, "", nil, "The application's sign-in request is malformed.")
+}
+
+// AppUnknown: no app has the client_id.
+func AppUnknown() *Error {
+	return newError(OAuthInvalidRequest, "", nil, "The application asking you to sign in is not known to Latchkey. Tell the application's administrator.")
+}
+
+// RedirectUnregistered: the redirect_uri is not one the app registered.
+func RedirectUnregistered(app string) *Error {
+	return newError(OAuthInvalidRequest, "", nil, "%s asked Latchkey to send you to an address it has not registered, so Latchkey will not. Tell the application's administrator.", app)
+}
+
+// AuthorizeOtherBrowser: the sign-in's binding cookie is not this browser's.
+func AuthorizeOtherBrowser() *Error {
+	return newError(OAuthInvalidRequest, "", nil, "This sign-in was started in another browser. Go back to the application and start again here.")
+}
+
+// RequestObjectUnsupported: a request (JWT) parameter.
+func RequestObjectUnsupported() *Error {
+	return newError(OAuthUnsupportedParam, "", nil, "Request objects are not supported.")
+}
+
+// ResponseModeUnsupported: a response_mode other than query.
+func ResponseModeUnsupported() *Error {
+	return newError(OAuthInvalidRequest, "", nil, "Only response_mode=query is supported.")
+}
+
+// PKCERequired: a public app's request without a code_challenge.
+func PKCERequired() *Error {
+	return newError(OAuthInvalidRequest, "", nil, "A public client must use PKCE: send a code_challenge with code_challenge_method=S256.")
+}
+
+// PKCEMethodRefused: a code_challenge_method other than S256.
+func PKCEMethodRefused() *Error {
+	return newError(OAuthInvalidRequest, "", nil, "code_challenge_method must be S256.")
+}
+
+// OpenIDScopeMissing: scope lacks openid.
+func OpenIDScopeMissing() *Error {
+	return newError(OAuthInvalidScope, "", nil, "The scope must include openid.")
+}
+
+// PromptNoneAlone: prompt=none together with another prompt value.
+func PromptNoneAlone() *Error {
+	return newError(OAuthInvalidRequest, "", nil, "prompt=none cannot be combined with other prompt values.")
+}
+
+// ClientAuthFailed: an unknown client or a wrong secret (one message, so it
+// does not say which).
+func ClientAuthFailed() *Error {
+	return newError(OAuthInvalidClient, "", nil, "Client authentication failed.")
+}
+
+// ClientAssertionUnsupported: private_key_jwt or client_secret_jwt.
+func ClientAssertionUnsupported() *Error {
+	return newError(OAuthInvalidClient, "", nil, "Client assertions are not supported; use client_secret_basic or client_secret_post.")
+}
+
+// PublicClientSecret: a public client sent a secret it cannot have.
+func PublicClientSecret() *Error {
+	return newError(OAuthInvalidClient, "", nil, "This client is public: it has no secret to send.")
+}
+
+// HintInvalid: an id_token_hint not signed by a published key.
+func HintInvalid() *Error {
+	return newError(OAuthInvalidRequest, "", nil, "The id_token_hint was not issued by Latchkey.")
+}

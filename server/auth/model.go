@@ -73,6 +73,10 @@ type Session struct {
 	// an email link): deleting that passkey ends the session, and a
 	// provisional one does not count as a recent passkey login.
 	PasskeyUID string
+	// UserVerified: the passkey login verified the person (fingerprint,
+	// face, PIN), not only their presence; applications read it as
+	// multi-factor (amr "mfa").
+	UserVerified bool
 	// AuthenticatedAt is the last time the person proved possession of a
 	// passkey or an email link; recent-authentication checks read it.
 	AuthenticatedAt time.Time
@@ -99,4 +103,7 @@ type Login struct {
 	// MayDisown: the login proved the account's address for the first time,
 	// so for a few minutes the session may disown the account (see Disown).
 	MayDisown bool
+	// Continue is where an application's sign-in continues, after a login
+	// link asked for during one.
+	Continue string
 }

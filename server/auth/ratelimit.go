@@ -23,6 +23,8 @@ const (
 	LimitEmailNameIP = "EMAIL_NAME_IP"
 	LimitEmailName   = "EMAIL_NAME"
 	LimitPasskeyUser = "PASSKEY_USER"
+	LimitAuthorizeIP = "AUTHORIZE_IP"
+	LimitTokenApp    = "TOKEN_APP"
 )
 
 // Limits maps a limit's name to its rate.
@@ -45,6 +47,12 @@ func DefaultLimits() Limits {
 		LimitEmailNameIP: every(3, 15*time.Minute),
 		LimitEmailName:   every(20, time.Hour),
 		LimitPasskeyUser: every(10, time.Minute),
+		// Each sign-in to an app passes authorize twice or more (the
+		// request, then its resume after login and consent).
+		LimitAuthorizeIP: every(60, time.Minute),
+		// One app's server redeems the codes and refreshes the tokens of
+		// all its users: loose, only a bound on a runaway client.
+		LimitTokenApp: every(600, time.Minute),
 	}
 }
 
@@ -56,6 +64,8 @@ const (
 	ActionLogin      Action = "login"
 	ActionEmailLink  Action = "email"
 	ActionAddPasskey Action = "passkey"
+	ActionAuthorize  Action = "authorize"
+	ActionToken      Action = "token"
 )
 
 // scope is what one limit of an action counts attempts by.
@@ -66,6 +76,7 @@ const (
 	byName                  // the name or email address as typed
 	byNameAddr              // both together
 	byUser                  // the signed-in user
+	byApp                   // the app (OpenID Connect client) calling
 )
 
 type rule struct {
@@ -83,6 +94,8 @@ var rules = map[Action][]rule{
 	ActionLogin:      {{LimitLoginIP, byAddr}, {LimitLoginName, byName}},
 	ActionEmailLink:  {{LimitEmailIP, byAddr}, {LimitEmailNameIP, byNameAddr}, {LimitEmailName, byName}},
 	ActionAddPasskey: {{LimitPasskeyUser, byUser}},
+	ActionAuthorize:  {{LimitAuthorizeIP, byAddr}},
+	ActionToken:      {{LimitTokenApp, byApp}},
 }
 
 // failClosed are the actions refused when the limiter cannot be reached.
@@ -129,8 +142,9 @@ func NewThrottle(limiter Limiter, limits Limits, log *slog.Logger) *Throttle {
 }
 
 // Allow charges one attempt at action from the client address addr. name is
-// what the request names: the username or email address as typed, or for
-// ActionAddPasskey the user's uid; empty, the name limits are skipped.
+// what the request names: the username or email address as typed, for
+// ActionAddPasskey the user's uid, for ActionToken the app's id; empty, the
+// name limits are skipped.
 //
 // Because the limits count the typed name and never look it up, they answer
 // the same whether or not an account exists. A refusal is a rate_limited
@@ -159,6 +173,8 @@ func (t *Throttle) Allow(ctx context.Context, action Action, addr, name string) 
 			key = "name-ip:" + named + ":" + addrGroup(addr)
 		case byUser:
 			key = "user:" + name
+		case byApp:
+			key = "app:" + name
 		}
 		l := t.limits[r.limit]
 		allowed, retry, err := t.limiter.Allow(ctx, string(action)+":"+key, l)

@@ -50,6 +50,8 @@ type Options struct {
 	// Apps are the applications that sign people in with Latchkey
 	// (OIDC_CLIENTS_FILE); none means the OpenID Connect provider is off.
 	Apps []App
+	// Grants stores consents, grants and signing keys; required with Apps.
+	Grants GrantStore
 	// KeyEncryptionKey (OIDC_KEY_ENCRYPTION_KEY, at least 32 bytes, the
 	// same on every instance) seals the signing keys in the database and
 	// keys the MACs of access and refresh tokens.
@@ -102,6 +104,11 @@ type Service struct {
 	users      UserStore
 	challenges ChallengeStore
 	sessions   SessionStore
+	grants     GrantStore
+	keys       keyring
+	// tokenKey keys access and refresh tokens' MACs; sealKey encrypts the
+	// signing keys at rest. Both derive from KeyEncryptionKey.
+	tokenKey, sealKey []byte
 	wa         *webauthn.WebAuthn
 	opts       Options
 	log        *slog.Logger
@@ -156,6 +163,9 @@ func New(users UserStore, challenges ChallengeStore, sessions SessionStore, opts
 	if opts.EnumerationProtection && len(opts.Secret) < 32 {
 		return nil, errors.New("account enumeration protection needs a server secret of at least 32 bytes")
 	}
+	if len(opts.Apps) > 0 && (opts.Grants == nil || len(opts.KeyEncryptionKey) < 32) {
+		return nil, errors.New("applications need a grant store and a key-encryption key of at least 32 bytes")
+	}
 	if opts.Mailer == nil {
 		opts.Mailer = discardMailer{}
 	}
@@ -177,7 +187,12 @@ func New(users UserStore, challenges ChallengeStore, sessions SessionStore, opts
 	if err != nil {
 		return nil, fmt.Errorf("webauthn settings (PUBLIC_URL %s): %w", opts.Origin, err)
 	}
-	return &Service{users: users, challenges: challenges, sessions: sessions, wa: wa, opts: opts, log: opts.Logger}, nil
+	s := &Service{users: users, challenges: challenges, sessions: sessions, grants: opts.Grants, wa: wa, opts: opts, log: opts.Logger}
+	if len(opts.KeyEncryptionKey) > 0 {
+		s.tokenKey = deriveKey(opts.KeyEncryptionKey, "oidc token mac v1")
+		s.sealKey = deriveKey(opts.KeyEncryptionKey, "oidc signing key seal v1")
+	}
+	return s, nil
 }
 
 func (s *Service) userVerification() protocol.UserVerificationRequirement {

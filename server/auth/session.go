@@ -23,13 +23,20 @@ func sessionID(token string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
+// proof is how a login was proven: with a passkey (and whether the
+// authenticator verified the person), or, when nil, with an email link.
+type proof struct {
+	passkey      *Passkey
+	userVerified bool
+}
+
 // startSession opens a new session for u and returns it with the token for
 // the cookie. Every login gets a new token; an old one is never reused.
-// passkey is the passkey that authenticated it, nil for an email link.
-func (s *Service) startSession(ctx context.Context, u *User, passkey *Passkey, client Client) (*Session, string, error) {
-	method, passkeyUID := MethodEmail, ""
-	if passkey != nil {
-		method, passkeyUID = MethodPasskey, passkey.UID
+// by is the passkey that authenticated it, nil for an email link.
+func (s *Service) startSession(ctx context.Context, u *User, by *proof, client Client) (*Session, string, error) {
+	method, passkeyUID, uv := MethodEmail, "", false
+	if by != nil {
+		method, passkeyUID, uv = MethodPasskey, by.passkey.UID, by.userVerified
 	}
 	token := randomID(32)
 	now := s.opts.Now().UTC()
@@ -39,6 +46,7 @@ func (s *Service) startSession(ctx context.Context, u *User, passkey *Passkey, c
 		UserUID:         u.UID,
 		Method:          method,
 		PasskeyUID:      passkeyUID,
+		UserVerified:    uv,
 		AuthenticatedAt: now,
 		CreatedAt:       now,
 		LastSeenAt:      now,
@@ -148,13 +156,20 @@ func (s *Service) endSession(ctx context.Context, id string) error {
 }
 
 // EndAllSessions is the one way to cut every tie between a user and the
-// browsers (and, later, applications) they are signed in to: logout
+// browsers and applications they are signed in to: logout
 // everywhere, account deletion and "this wasn't me" all end here, so a new
 // kind of grant needs adding in this one place.
 //
 // Errors: none of its own (a store failure only).
 func (s *Service) EndAllSessions(ctx context.Context, userID int64) error {
-	return s.endSessionsWhere(ctx, userID, func(Session) bool { return true })
+	err := s.endSessionsWhere(ctx, userID, func(Session) bool { return true })
+	if s.grants != nil {
+		// Apps' refresh and access tokens end too: every grant is revoked.
+		if _, gerr := s.grants.RevokeGrants(ctx, userID, "", s.opts.Now().UTC()); gerr != nil {
+			err = errors.Join(err, fmt.Errorf("revoke app grants: %w", gerr))
+		}
+	}
+	return err
 }
 
 // endSessionsWhere ends the user's sessions that match. It goes on past a

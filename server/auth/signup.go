@@ -145,7 +145,7 @@ func (s *Service) SignupFinish(ctx context.Context, req shared.SignupFinishReque
 		return nil, err
 	}
 	s.log.InfoContext(ctx, "account created", "user", u.UID, "aaguid", formatAAGUID(p.AAGUID), "email_taken", taken)
-	sess, token, err := s.startSession(ctx, u, p, client)
+	sess, token, err := s.startSession(ctx, u, &proof{passkey: p, userVerified: cred.Flags.UserVerified}, client)
 	if err != nil {
 		return nil, err
 	}

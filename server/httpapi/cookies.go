@@ -8,8 +8,12 @@ import (
 // Cookie names. With an https PUBLIC_URL they take the __Host- prefix, which
 // makes the browser insist on Secure, Path=/ and no Domain: a sibling
 // subdomain can then neither read nor plant them.
-func (s *Server) sessionCookieName() string {
-	if s.opts.Secure {
+func (s *Server) sessionCookieName() string { return SessionCookieName(s.opts.Secure) }
+
+// SessionCookieName is the session cookie's name, for the OpenID Connect
+// provider, which reads the session and ends it on an app's logout.
+func SessionCookieName(secure bool) string {
+	if secure {
 		return "__Host-latchkey_session"
 	}
 	return "latchkey_session"

@@ -99,6 +99,9 @@ func requestID() string {
 	return hex.EncodeToString(b)
 }
 
+// ClientIP is clientIP for the OpenID Connect provider's rate limits.
+func ClientIP(r *http.Request, trusted []*net.IPNet) string { return clientIP(r, trusted) }
+
 // clientIP is the address rate limits and the session list use: the peer,
 // or, when the peer is a trusted proxy, the last untrusted hop of
 // X-Forwarded-For (the first ones are whatever the client chose to send).

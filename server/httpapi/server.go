@@ -29,7 +29,10 @@ type Options struct {
 	Secure         bool
 	TrustedProxies []*net.IPNet
 	// PWA serves every path that is not the API or a health check.
-	PWA   http.Handler
+	PWA http.Handler
+	// OIDC, when set, is the OpenID Connect provider: it serves discovery
+	// and everything under /oauth2/.
+	OIDC  http.Handler
 	Ready []Check
 
 	Auth *auth.Service
@@ -79,6 +82,13 @@ func New(opts Options) *Server {
 		// configured origin is always trusted.
 		_ = cop.AddTrustedOrigin(opts.Origin)
 	}
+	if opts.OIDC != nil {
+		// Apps' servers call the token endpoint, and apps' pages post
+		// logouts, from other origins by design; the provider's own
+		// checks (client authentication, PKCE, id_token_hint, its pages'
+		// binding cookie) protect them instead.
+		cop.AddInsecureBypassPattern(shared.OIDCPrefix)
+	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, auth.CrossOrigin())
 	}))
@@ -113,6 +123,11 @@ func (s *Server) routes() {
 		shared.RouteSessions:          s.requireSession(s.sessions),
 		shared.RouteSessionEnd:        s.requireSession(s.sessionEnd),
 		shared.RouteSessionsEnd:       s.requireSession(s.sessionsEnd),
+		shared.RouteAuthorization:     handlerFunc(s.authorization),
+		shared.RouteConsent:           s.requireSession(s.consent),
+		shared.RouteLogoutRequest:     handlerFunc(s.logoutRequest),
+		shared.RouteApps:              s.requireSession(s.apps),
+		shared.RouteAppRemove:         s.requireSession(s.appRemove),
 	}
 	// shared.Routes is what the client calls: a route without a handler,
 	// or a handler without a route, is a programming error found at start.
@@ -125,6 +140,10 @@ func (s *Server) routes() {
 			panic("httpapi: no handler for " + rt.Pattern())
 		}
 		s.mux.Handle(rt.Pattern(), h)
+	}
+	if s.opts.OIDC != nil {
+		s.mux.Handle(shared.OIDCDiscovery, s.opts.OIDC)
+		s.mux.Handle(shared.OIDCPrefix, s.opts.OIDC)
 	}
 	// Unknown API paths get a JSON 404 rather than the app's HTML.
 	s.mux.Handle("/api/", handlerFunc(func(w http.ResponseWriter, r *http.Request) error {

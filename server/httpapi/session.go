@@ -64,5 +64,5 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, l *auth.Lo
 
 // loginResponse answers a finished sign-up or login.
 func loginResponse(l *auth.Login) shared.UserResponse {
-	return shared.UserResponse{User: apiUser(l.User), Method: l.Session.Method, ConfirmOwner: l.MayDisown}
+	return shared.UserResponse{User: apiUser(l.User), Method: l.Session.Method, ConfirmOwner: l.MayDisown, Continue: l.Continue}
 }

@@ -115,6 +115,7 @@ type storedSession struct {
 	UserUID         string `json:"user_uid"`
 	Method          string `json:"method"`
 	PasskeyUID      string `json:"passkey_uid,omitempty"`
+	UserVerified    bool   `json:"uv,omitempty"`
 	AuthenticatedAt int64  `json:"authenticated_at"`
 	CreatedAt       int64  `json:"created_at"`
 	LastSeenAt      int64  `json:"last_seen_at"`
@@ -143,6 +144,7 @@ func encodeSession(s *auth.Session) ([]byte, error) {
 		UserUID:         s.UserUID,
 		Method:          s.Method,
 		PasskeyUID:      s.PasskeyUID,
+		UserVerified:    s.UserVerified,
 		AuthenticatedAt: toMillis(s.AuthenticatedAt),
 		CreatedAt:       toMillis(s.CreatedAt),
 		LastSeenAt:      toMillis(s.LastSeenAt),
@@ -163,6 +165,7 @@ func decodeSession(id string, b []byte) (*auth.Session, error) {
 		UserUID:         st.UserUID,
 		Method:          st.Method,
 		PasskeyUID:      st.PasskeyUID,
+		UserVerified:    st.UserVerified,
 		AuthenticatedAt: fromMillis(st.AuthenticatedAt),
 		CreatedAt:       fromMillis(st.CreatedAt),
 		LastSeenAt:      fromMillis(st.LastSeenAt),
