@@ -109,10 +109,10 @@ type Service struct {
 	// tokenKey keys access and refresh tokens' MACs; sealKey encrypts the
 	// signing keys at rest. Both derive from KeyEncryptionKey.
 	tokenKey, sealKey []byte
-	wa         *webauthn.WebAuthn
-	opts       Options
-	log        *slog.Logger
-	sending    sync.WaitGroup
+	wa                *webauthn.WebAuthn
+	opts              Options
+	log               *slog.Logger
+	sending           sync.WaitGroup
 }
 
 // discardMailer stands in when no mailer is configured (tests of other
