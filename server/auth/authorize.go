@@ -204,12 +204,13 @@ func (s *Service) NextStep(ctx context.Context, r *AuthRequest, app *App, sess *
 }
 
 // needsLogin: no session, or one older than the app accepts. A login
-// asked for with prompt=login must come after the request did.
+// asked for with prompt=login must come after the request did: a session
+// from the same instant is the one the request found.
 func (s *Service) needsLogin(r *AuthRequest, sess *Session) bool {
 	switch {
 	case sess == nil:
 		return true
-	case r.PromptLogin && sess.AuthenticatedAt.Before(r.CreatedAt):
+	case r.PromptLogin && !sess.AuthenticatedAt.After(r.CreatedAt):
 		return true
 	case r.MaxAge != nil && s.opts.Now().Sub(sess.AuthenticatedAt) > *r.MaxAge:
 		return true

@@ -58,7 +58,10 @@ func testApps(t testing.TB) []auth.App {
 // instance is one Latchkey with its provider, on stores it may share with
 // another instance.
 type instance struct {
+	// URL is PUBLIC_URL (the issuer); Addr is where this instance
+	// listens, on the same host name so the browser's cookies go there.
 	URL   string
+	Addr  string
 	Auth  *auth.Service
 	Clock *testclock.Clock
 	srv   *httptest.Server
@@ -105,7 +108,8 @@ func startInstance(t testing.TB, s teststores.Stores, clock *testclock.Clock, sr
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &instance{URL: origin, Auth: svc, Clock: clock, srv: srv}
+	addr := "http://localhost:" + strings.TrimPrefix(srv.Listener.Addr().String(), "127.0.0.1:")
+	return &instance{URL: origin, Addr: addr, Auth: svc, Clock: clock, srv: srv}
 }
 
 func newClock() *testclock.Clock { return testclock.New(time.Now().Truncate(time.Second)) }
@@ -140,15 +144,6 @@ func newPerson(t testing.TB, in *instance, name string) *person {
 	}
 	p.uid = done.User.ID
 	return p
-}
-
-// on returns the person's browser pointed at another instance (same
-// cookies: the instances share an origin in spirit; the jar is keyed by
-// host, and every test instance is on localhost).
-func (p *person) on(in *instance) *person {
-	q := *p
-	q.api = client.NewHTTP(in.URL, p.hc)
-	return &q
 }
 
 func (p *person) login(t testing.TB) {

@@ -119,6 +119,11 @@ func userInfo(u *auth.User, scopes []string) *oidc.UserInfo {
 			if u.Email != "" {
 				info.Email = u.Email
 				info.EmailVerified = oidc.Bool(!u.EmailVerifiedAt.IsZero())
+				if !info.EmailVerified {
+					// The library leaves a false email_verified out;
+					// an app must read "not verified", not "unknown".
+					info.AppendClaims("email_verified", false)
+				}
 			}
 		}
 	}
