@@ -48,7 +48,8 @@ type keyring struct {
 	mu      sync.Mutex
 	epoch   int64
 	signers map[string]*Signer // by alg, for epoch
-	public  []PublicKey        // for epoch
+	public  []PublicKey        // for epoch, until a retired key leaves
+	until   time.Time
 	byKID   map[string]*Signer // every unsealed key, so each is unsealed once
 }
 
@@ -104,7 +105,7 @@ func (s *Service) loadKeys(ctx context.Context) error {
 	now := s.opts.Now()
 	e := s.epoch(now)
 	s.keys.mu.Lock()
-	fresh := s.keys.signers != nil && s.keys.epoch == e
+	fresh := s.keys.signers != nil && s.keys.epoch == e && now.Before(s.keys.until)
 	s.keys.mu.Unlock()
 	if fresh {
 		return nil
@@ -126,12 +127,16 @@ func (s *Service) loadKeys(ctx context.Context) error {
 		stored = append(stored, *k)
 	}
 	var public []PublicKey
-	oldest := e
+	oldest, until := e, s.epochEnd(e)
 	for _, k := range stored {
 		// A key retired at the end of its epoch may have signed an ID
 		// token just before; it stays published until that one expires.
-		if k.Epoch > e || !now.Before(s.epochEnd(k.Epoch).Add(s.opts.IDTokenTTL)) {
+		leaves := s.epochEnd(k.Epoch).Add(s.opts.IDTokenTTL)
+		if k.Epoch > e || !now.Before(leaves) {
 			continue
+		}
+		if k.Epoch < e {
+			until = minTime(until, leaves)
 		}
 		sg, err := s.unsealCached(&k)
 		if err != nil {
@@ -149,8 +154,15 @@ func (s *Service) loadKeys(ctx context.Context) error {
 	}
 	s.keys.mu.Lock()
 	defer s.keys.mu.Unlock()
-	s.keys.epoch, s.keys.signers, s.keys.public = e, signers, public
+	s.keys.epoch, s.keys.signers, s.keys.public, s.keys.until = e, signers, public, until
 	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // newKey makes epoch e's key for alg. Two instances racing both make one;
