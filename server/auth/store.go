@@ -150,8 +150,10 @@ type GrantStore interface {
 	// RevokeGrants revokes every live grant of the user as of at, or, with
 	// a non-empty appID, those of that app only. It returns how many.
 	RevokeGrants(ctx context.Context, userID int64, appID string, at time.Time) (int, error)
-	// DeleteGrantsBefore deletes grants that ended (revoked, or their
-	// refresh token expired) before t, and returns how many.
+	// DeleteGrantsBefore deletes grants that ended before t, and returns
+	// how many. A grant ends when it is revoked or at its RefreshExpiresAt,
+	// which for a grant without a refresh token (RefreshGen 0) must be its
+	// access tokens' expiry, so that it outlives them.
 	DeleteGrantsBefore(ctx context.Context, t time.Time) (int, error)
 
 	// SigningKeys lists the stored signing keys, newest epoch first.

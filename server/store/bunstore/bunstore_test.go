@@ -44,6 +44,20 @@ func TestPostgresUserStore(t *testing.T) {
 	})
 }
 
+func TestSQLiteGrantStore(t *testing.T) {
+	t.Parallel()
+	storetest.GrantStore(t, func(t *testing.T) storetest.Grants {
+		return openStore(t, "", t.TempDir())
+	})
+}
+
+func TestPostgresGrantStore(t *testing.T) {
+	t.Parallel()
+	storetest.GrantStore(t, func(t *testing.T) storetest.Grants {
+		return openStore(t, testenv.Postgres(t), "")
+	})
+}
+
 // databases yields a fresh database URL of each dialect; Postgres is
 // skipped (or fails in CI) like every Postgres test when it is unreachable.
 func databases(t *testing.T) map[string]func(t *testing.T) string {

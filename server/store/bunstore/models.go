@@ -62,6 +62,44 @@ type passkeyRow struct {
 	ProvisionalUntil time.Time `bun:"provisional_until,nullzero"`
 }
 
+type consentRow struct {
+	bun.BaseModel `bun:"table:consents"`
+
+	UserID int64  `bun:"user_id,pk"`
+	AppID  string `bun:"app_id,pk"`
+	// Scopes is a JSON array, like passkeys' transports: it keeps the order.
+	Scopes    string    `bun:"scopes"`
+	GrantedAt time.Time `bun:"granted_at"`
+}
+
+type grantRow struct {
+	bun.BaseModel `bun:"table:grants"`
+
+	ID     string `bun:"id,pk"`
+	UserID int64  `bun:"user_id"`
+	AppID  string `bun:"app_id"`
+	// Scopes and AMR are JSON arrays.
+	Scopes           string    `bun:"scopes"`
+	AuthTime         time.Time `bun:"auth_time"`
+	AMR              string    `bun:"amr"`
+	RefreshGen       int64     `bun:"refresh_gen"`
+	RefreshExpiresAt time.Time `bun:"refresh_expires_at"`
+	CreatedAt        time.Time `bun:"created_at"`
+	// RevokedAt is NULL while the grant is live (nullzero: the zero time
+	// auth.Grant documents).
+	RevokedAt time.Time `bun:"revoked_at,nullzero"`
+}
+
+type signingKeyRow struct {
+	bun.BaseModel `bun:"table:signing_keys"`
+
+	Alg       string    `bun:"alg,pk"`
+	Epoch     int64     `bun:"epoch,pk"`
+	KID       string    `bun:"kid"`
+	Sealed    []byte    `bun:"sealed"`
+	CreatedAt time.Time `bun:"created_at"`
+}
+
 func userToRow(u *auth.User) *userRow {
 	return &userRow{
 		ID:              u.ID,
@@ -147,6 +185,102 @@ func (r *passkeyRow) toPasskey() (*auth.Passkey, error) {
 		LastUsedAt:       utc(r.LastUsedAt),
 		ProvisionalUntil: utc(r.ProvisionalUntil),
 	}, nil
+}
+
+func consentToRow(c *auth.Consent) (*consentRow, error) {
+	scopes, err := encodeList("scopes", c.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	return &consentRow{UserID: c.UserID, AppID: c.AppID, Scopes: scopes, GrantedAt: utc(c.GrantedAt)}, nil
+}
+
+func (r *consentRow) toConsent() (*auth.Consent, error) {
+	scopes, err := decodeList("scopes", r.Scopes)
+	if err != nil {
+		return nil, fmt.Errorf("bunstore: consent of user %d to %s: %w", r.UserID, r.AppID, err)
+	}
+	return &auth.Consent{UserID: r.UserID, AppID: r.AppID, Scopes: scopes, GrantedAt: utc(r.GrantedAt)}, nil
+}
+
+func grantToRow(g *auth.Grant) (*grantRow, error) {
+	scopes, err := encodeList("scopes", g.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	amr, err := encodeList("amr", g.AMR)
+	if err != nil {
+		return nil, err
+	}
+	return &grantRow{
+		ID:               g.ID,
+		UserID:           g.UserID,
+		AppID:            g.AppID,
+		Scopes:           scopes,
+		AuthTime:         utc(g.AuthTime),
+		AMR:              amr,
+		RefreshGen:       int64(g.RefreshGen),
+		RefreshExpiresAt: utc(g.RefreshExpiresAt),
+		CreatedAt:        utc(g.CreatedAt),
+		RevokedAt:        utc(g.RevokedAt),
+	}, nil
+}
+
+func (r *grantRow) toGrant() (*auth.Grant, error) {
+	// A grant id is a secret's handle; the error names the grant by its
+	// user and app instead.
+	scopes, err := decodeList("scopes", r.Scopes)
+	if err != nil {
+		return nil, fmt.Errorf("bunstore: grant of user %d to %s: %w", r.UserID, r.AppID, err)
+	}
+	amr, err := decodeList("amr", r.AMR)
+	if err != nil {
+		return nil, fmt.Errorf("bunstore: grant of user %d to %s: %w", r.UserID, r.AppID, err)
+	}
+	return &auth.Grant{
+		ID:               r.ID,
+		UserID:           r.UserID,
+		AppID:            r.AppID,
+		Scopes:           scopes,
+		AuthTime:         utc(r.AuthTime),
+		AMR:              amr,
+		RefreshGen:       int(r.RefreshGen),
+		RefreshExpiresAt: utc(r.RefreshExpiresAt),
+		CreatedAt:        utc(r.CreatedAt),
+		RevokedAt:        utc(r.RevokedAt),
+	}, nil
+}
+
+func signingKeyToRow(k *auth.SigningKey) *signingKeyRow {
+	return &signingKeyRow{Alg: k.Alg, Epoch: k.Epoch, KID: k.KID, Sealed: nonNil(k.Sealed), CreatedAt: utc(k.CreatedAt)}
+}
+
+func (r *signingKeyRow) toSigningKey() *auth.SigningKey {
+	return &auth.SigningKey{Alg: r.Alg, Epoch: r.Epoch, KID: r.KID, Sealed: r.Sealed, CreatedAt: utc(r.CreatedAt)}
+}
+
+// encodeList writes a list of strings as a JSON array (never null), and
+// decodeList reads it back, an empty array as nil.
+func encodeList(what string, list []string) (string, error) {
+	if list == nil {
+		list = []string{}
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		return "", fmt.Errorf("bunstore: encode %s: %w", what, err)
+	}
+	return string(b), nil
+}
+
+func decodeList(what, s string) ([]string, error) {
+	var list []string
+	if err := json.Unmarshal([]byte(s), &list); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", what, err)
+	}
+	if len(list) == 0 {
+		return nil, nil
+	}
+	return list, nil
 }
 
 // utc normalises a time's location: the drivers hand back fixed offsets or

@@ -1,6 +1,7 @@
-// Package bunstore implements auth.UserStore on Postgres or SQLite through
-// Bun. The schema is versioned in package migrations and brought up to date
-// by Open, so a binary never runs against a schema older than itself.
+// Package bunstore implements auth.UserStore and auth.GrantStore on
+// Postgres or SQLite through Bun. The schema is versioned in package
+// migrations and brought up to date by Open, so a binary never runs against
+// a schema older than itself.
 package bunstore
 
 import (
@@ -39,7 +40,7 @@ const (
 // DATABASE_URL is given.
 const SQLiteFile = "latchkey.db"
 
-// Store is a UserStore backed by a SQL database.
+// Store is a UserStore and a GrantStore backed by a SQL database.
 type Store struct {
 	db      *bun.DB
 	dialect string

@@ -298,8 +298,8 @@ func (s *Store) ReleaseUnprovenEmails(ctx context.Context, createdBefore time.Ti
 	return int(n), nil
 }
 
-// DeleteUser implements auth.UserStore. Passkeys go with the user through
-// ON DELETE CASCADE.
+// DeleteUser implements auth.UserStore. Passkeys, consents and grants go
+// with the user through ON DELETE CASCADE.
 func (s *Store) DeleteUser(ctx context.Context, userID int64) error {
 	res, err := s.db.NewDelete().Model((*userRow)(nil)).Where("id = ?", userID).Exec(ctx)
 	if err != nil {
