@@ -301,17 +301,18 @@ const (
 // codeState is what an authorization code stands for.
 type codeState struct {
 	AuthRequest
-	UserID   int64     `json:"user_id"`
-	AuthTime time.Time `json:"auth_time"`
-	AMR      []string  `json:"amr"`
-	Expires  time.Time `json:"expires"`
+	UserID     int64     `json:"user_id"`
+	AuthTime   time.Time `json:"auth_time"`
+	AMR        []string  `json:"amr"`
+	PasskeyUID string    `json:"passkey,omitempty"`
+	Expires    time.Time `json:"expires"`
 }
 
 // IssueCode ends a sign-in with a single-use authorization code for the
 // app, good for CodeTTL.
 func (s *Service) IssueCode(ctx context.Context, r *AuthRequest, sess *Session) (string, error) {
 	code := randomID(32)
-	st := codeState{AuthRequest: *r, UserID: sess.UserID, AuthTime: sess.AuthenticatedAt, AMR: AMR(sess),
+	st := codeState{AuthRequest: *r, UserID: sess.UserID, AuthTime: sess.AuthenticatedAt, AMR: AMR(sess), PasskeyUID: sess.PasskeyUID,
 		Expires: s.opts.Now().Add(s.opts.CodeTTL)}
 	st.Binding = ""
 	b, err := json.Marshal(st)

@@ -47,6 +47,9 @@ type Grant struct {
 	// AuthTime and AMR describe the login the grant came from.
 	AuthTime time.Time
 	AMR      []string
+	// PasskeyUID is the passkey that login used ("" for an email link):
+	// deleting the passkey revokes the grant.
+	PasskeyUID string
 	// RefreshGen is the generation of the refresh token that works now (0:
 	// the grant has no refresh token); an older generation presented again
 	// is a replay, which revokes the grant.

@@ -81,7 +81,7 @@ func (s *Service) RedeemCode(ctx context.Context, app *App, code, redirectURI, v
 	now := s.opts.Now().UTC()
 	g := &Grant{
 		ID: randomID(grantIDLen), UserID: u.ID, AppID: app.ID, Scopes: st.Scopes,
-		AuthTime: st.AuthTime, AMR: st.AMR, CreatedAt: now,
+		AuthTime: st.AuthTime, AMR: st.AMR, PasskeyUID: st.PasskeyUID, CreatedAt: now,
 		// A grant without a refresh token ends with its access tokens.
 		RefreshExpiresAt: now.Add(s.opts.AccessTokenTTL),
 	}

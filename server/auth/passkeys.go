@@ -208,7 +208,8 @@ func (s *Service) RenamePasskey(ctx context.Context, u *User, passkeyUID string,
 }
 
 // DeletePasskey deletes one of the user's passkeys, never the last one,
-// and ends the sessions it started: whoever logged in with it is out.
+// and ends the sessions it started and revokes the app grants those gave:
+// whoever logged in with it is out, here and in every app.
 //
 // Errors: reauth_required, not_found, last_passkey.
 func (s *Service) DeletePasskey(ctx context.Context, sess *Session, u *User, passkeyUID string) error {
@@ -223,7 +224,14 @@ func (s *Service) DeletePasskey(ctx context.Context, sess *Session, u *User, pas
 		return err
 	}
 	s.log.InfoContext(ctx, "passkey deleted", "user", u.UID, "passkey", passkeyUID)
-	return s.endSessionsWhere(ctx, u.ID, func(x Session) bool { return x.PasskeyUID == passkeyUID })
+	err = s.endSessionsWhere(ctx, u.ID, func(x Session) bool { return x.PasskeyUID == passkeyUID })
+	if s.grants != nil {
+		// What apps were given on the strength of that passkey goes too.
+		if _, gerr := s.grants.RevokePasskeyGrants(ctx, u.ID, passkeyUID, s.opts.Now().UTC()); gerr != nil {
+			err = errors.Join(err, fmt.Errorf("revoke the passkey's app grants: %w", gerr))
+		}
+	}
+	return err
 }
 
 // Sessions lists the user's live sessions, newest first.

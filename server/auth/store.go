@@ -150,6 +150,9 @@ type GrantStore interface {
 	// RevokeGrants revokes every live grant of the user as of at, or, with
 	// a non-empty appID, those of that app only. It returns how many.
 	RevokeGrants(ctx context.Context, userID int64, appID string, at time.Time) (int, error)
+	// RevokePasskeyGrants revokes the user's live grants that came from a
+	// login with that passkey, as of at, and returns how many.
+	RevokePasskeyGrants(ctx context.Context, userID int64, passkeyUID string, at time.Time) (int, error)
 	// DeleteGrantsBefore deletes grants that ended before t, and returns
 	// how many. A grant ends when it is revoked or at its RefreshExpiresAt,
 	// which for a grant without a refresh token (RefreshGen 0) must be its

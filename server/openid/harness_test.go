@@ -452,3 +452,4 @@ func str(v any) string {
 	s, _ := v.(string)
 	return s
 }
+

@@ -12,6 +12,7 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/latchkey/latchkey/server/auth"
+	"github.com/latchkey/latchkey/server/internal/passkeytest"
 	"github.com/latchkey/latchkey/server/internal/teststores"
 	"github.com/latchkey/latchkey/shared"
 )
@@ -369,6 +370,60 @@ func TestDiscovery(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("/oauth2/healthz: %d", resp.StatusCode)
+		}
+	})
+}
+
+// Deleting a passkey revokes what apps were given on the strength of a
+// login with it, and nothing else.
+func TestDeletingAPasskeyRevokesItsGrants(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s teststores.Stores) {
+		ctx := context.Background()
+		in := newInstance(t, s, newClock())
+		p := newPerson(t, in, "vera")
+		r := newRequest("first", firstRedir, "openid offline_access")
+		byFirst := redeem(t, in, "first", firstSecret, r, p.signIn(t, in, r).Get("code"))
+
+		// A second passkey on another device, and a sign-in with a login
+		// by it.
+		phone := *p
+		phone.key = passkeytest.New(in.URL, "localhost")
+		begin, err := p.api.PasskeyBegin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cred, err := phone.key.Register(begin.Options)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := p.api.PasskeyFinish(ctx, shared.PasskeyFinishRequest{Ceremony: begin.Ceremony, Credential: cred})
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := p.api.Passkeys(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		firstKey := list.Passkeys[0].ID
+		if firstKey == second.Passkey.ID {
+			firstKey = list.Passkeys[1].ID
+		}
+		in.Clock.Advance(time.Second)
+		phone.login(t)
+		r = newRequest("first", firstRedir, "openid offline_access")
+		bySecond := redeem(t, in, "first", firstSecret, r, p.signIn(t, in, r).Get("code"))
+
+		if err := p.api.DeletePasskey(ctx, firstKey); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := userinfo(t, in, byFirst.AccessToken); st != 401 {
+			t.Errorf("the deleted passkey's grant: userinfo %d", st)
+		}
+		if tr := refresh(t, in, "first", firstSecret, byFirst.RefreshToken); tr.Error != "invalid_grant" {
+			t.Errorf("the deleted passkey's refresh token: %+v", tr)
+		}
+		if st, _ := userinfo(t, in, bySecond.AccessToken); st != 200 {
+			t.Errorf("the other passkey's grant: userinfo %d", st)
 		}
 	})
 }

@@ -156,6 +156,18 @@ func (s *Store) RevokeGrants(ctx context.Context, userID int64, appID string, at
 	return rowsAffected("revoke grants", res, err)
 }
 
+// RevokePasskeyGrants implements auth.GrantStore.
+func (s *Store) RevokePasskeyGrants(ctx context.Context, userID int64, passkeyUID string, at time.Time) (int, error) {
+	res, err := s.db.NewUpdate().Model((*grantRow)(nil)).
+		Set("revoked_at = ?", at.UTC()).
+		// grants_user_app_idx narrows to the user's grants.
+		Where("user_id = ?", userID).
+		Where("passkey_uid = ?", passkeyUID).
+		Where("revoked_at IS NULL").
+		Exec(ctx)
+	return rowsAffected("revoke passkey grants", res, err)
+}
+
 // DeleteGrantsBefore implements auth.GrantStore.
 func (s *Store) DeleteGrantsBefore(ctx context.Context, t time.Time) (int, error) {
 	// A grant without a refresh token carries its access tokens' expiry in

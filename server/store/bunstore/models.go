@@ -82,6 +82,7 @@ type grantRow struct {
 	Scopes           string    `bun:"scopes"`
 	AuthTime         time.Time `bun:"auth_time"`
 	AMR              string    `bun:"amr"`
+	PasskeyUID       string    `bun:"passkey_uid"`
 	RefreshGen       int64     `bun:"refresh_gen"`
 	RefreshExpiresAt time.Time `bun:"refresh_expires_at"`
 	CreatedAt        time.Time `bun:"created_at"`
@@ -219,6 +220,7 @@ func grantToRow(g *auth.Grant) (*grantRow, error) {
 		Scopes:           scopes,
 		AuthTime:         utc(g.AuthTime),
 		AMR:              amr,
+		PasskeyUID:       g.PasskeyUID,
 		RefreshGen:       int64(g.RefreshGen),
 		RefreshExpiresAt: utc(g.RefreshExpiresAt),
 		CreatedAt:        utc(g.CreatedAt),
@@ -244,6 +246,7 @@ func (r *grantRow) toGrant() (*auth.Grant, error) {
 		Scopes:           scopes,
 		AuthTime:         utc(r.AuthTime),
 		AMR:              amr,
+		PasskeyUID:       r.PasskeyUID,
 		RefreshGen:       int(r.RefreshGen),
 		RefreshExpiresAt: utc(r.RefreshExpiresAt),
 		CreatedAt:        utc(r.CreatedAt),

@@ -48,6 +48,7 @@ func GrantStore(t *testing.T, open func(t *testing.T) Grants) {
 		{"lets exactly one of two racing rotations of a generation win", grantRotateRace},
 		{"revokes one grant, once", grantRevokeOne},
 		{"revokes a user's live grants, of one app or all, and counts them", grantRevokeByUser},
+		{"revokes the user's live grants of one passkey's logins", grantRevokeByPasskey},
 		{"deletes the grants that ended before a time, and only those", grantDeleteBefore},
 		{"deleting a user deletes their consents and grants", grantDeleteUser},
 		{"keeps the first signing key of an alg and epoch", grantSigningKeyFirstWins},
@@ -378,6 +379,36 @@ func grantRevokeByUser(t *testing.T, ctx context.Context, s Grants) {
 	}
 }
 
+func grantRevokeByPasskey(t *testing.T, ctx context.Context, s Grants) {
+	u := grantUser(t, ctx, s)
+	other := grantUser(t, ctx, s)
+	a1, a2, b := grantNew(u.ID, "grafana"), grantNew(u.ID, "gitea"), grantNew(u.ID, "grafana")
+	a2.PasskeyUID = a1.PasskeyUID
+	email := grantNew(u.ID, "grafana")
+	email.PasskeyUID = ""
+	done := grantNew(u.ID, "gitea")
+	done.PasskeyUID, done.RevokedAt = a1.PasskeyUID, done.CreatedAt.Add(time.Minute)
+	others := grantNew(other.ID, "grafana")
+	others.PasskeyUID = a1.PasskeyUID
+	for _, g := range []*auth.Grant{a1, a2, b, email, done, others} {
+		grantCreate(t, ctx, s, g)
+	}
+	at := userTime().Add(time.Hour)
+	n, err := s.RevokePasskeyGrants(ctx, u.ID, a1.PasskeyUID, at)
+	if err != nil || n != 2 {
+		t.Fatalf("RevokePasskeyGrants = %d, %v; want 2", n, err)
+	}
+	for _, g := range []*auth.Grant{a1, a2} {
+		w := *g
+		w.RevokedAt = at
+		grantCompare(t, "a grant of the passkey", grantGet(t, ctx, s, g.ID), &w)
+	}
+	grantCompare(t, "another passkey's grant", grantGet(t, ctx, s, b.ID), b)
+	grantCompare(t, "an email login's grant", grantGet(t, ctx, s, email.ID), email)
+	grantCompare(t, "a grant revoked before", grantGet(t, ctx, s, done.ID), done)
+	grantCompare(t, "another user's grant", grantGet(t, ctx, s, others.ID), others)
+}
+
 func grantDeleteBefore(t *testing.T, ctx context.Context, s Grants) {
 	u := grantUser(t, ctx, s)
 	cutoff := userTime().Add(30 * 24 * time.Hour)
@@ -603,6 +634,7 @@ func grantNew(userID int64, appID string) *auth.Grant {
 		Scopes:           []string{"openid", "profile", "offline_access", "email"},
 		AuthTime:         created.Add(-time.Minute),
 		AMR:              []string{"pop", "mfa"},
+		PasskeyUID:       "pk_" + userRandomHex(8),
 		RefreshGen:       1,
 		RefreshExpiresAt: created.Add(30 * 24 * time.Hour),
 		CreatedAt:        created,
@@ -665,7 +697,7 @@ func grantCompare(t *testing.T, what string, got, want *auth.Grant) {
 	t.Helper()
 	// slices.Equal: nil and empty are the same absence.
 	if got.ID != want.ID || got.UserID != want.UserID || got.AppID != want.AppID ||
-		!slices.Equal(got.Scopes, want.Scopes) || !slices.Equal(got.AMR, want.AMR) ||
+		!slices.Equal(got.Scopes, want.Scopes) || !slices.Equal(got.AMR, want.AMR) || got.PasskeyUID != want.PasskeyUID ||
 		!userSameTime(got.AuthTime, want.AuthTime) || got.RefreshGen != want.RefreshGen ||
 		!userSameTime(got.RefreshExpiresAt, want.RefreshExpiresAt) || !userSameTime(got.CreatedAt, want.CreatedAt) ||
 		got.RevokedAt.IsZero() != want.RevokedAt.IsZero() || !userSameTime(got.RevokedAt, want.RevokedAt) {

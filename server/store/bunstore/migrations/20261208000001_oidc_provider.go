@@ -39,6 +39,7 @@ func init() {
 			Scopes           string    `bun:"scopes,type:text,notnull"`
 			AuthTime         time.Time `bun:"auth_time,notnull"`
 			AMR              string    `bun:"amr,type:text,notnull"`
+			PasskeyUID       string    `bun:"passkey_uid,type:text,notnull"`
 			RefreshGen       int64     `bun:"refresh_gen,notnull"`
 			RefreshExpiresAt time.Time `bun:"refresh_expires_at,notnull"`
 			CreatedAt        time.Time `bun:"created_at,notnull"`
