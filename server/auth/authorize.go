@@ -305,14 +305,31 @@ type codeState struct {
 	AuthTime   time.Time `json:"auth_time"`
 	AMR        []string  `json:"amr"`
 	PasskeyUID string    `json:"passkey,omitempty"`
+	// Claims is the user as the sign-in found them: the code's tokens
+	// describe them without reading the user again.
+	Claims userClaims `json:"claims"`
 	Expires    time.Time `json:"expires"`
 }
 
+// userClaims is what an app may learn of a user.
+type userClaims struct {
+	UID             string    `json:"uid"`
+	Username        string    `json:"username"`
+	DisplayName     string    `json:"display_name,omitempty"`
+	Email           string    `json:"email,omitempty"`
+	EmailVerifiedAt time.Time `json:"email_verified_at,omitzero"`
+}
+
+func (c userClaims) user(id int64) *User {
+	return &User{ID: id, UID: c.UID, Username: c.Username, DisplayName: c.DisplayName, Email: c.Email, EmailVerifiedAt: c.EmailVerifiedAt}
+}
+
 // IssueCode ends a sign-in with a single-use authorization code for the
-// app, good for CodeTTL.
-func (s *Service) IssueCode(ctx context.Context, r *AuthRequest, sess *Session) (string, error) {
+// app, good for CodeTTL. u is the session's user.
+func (s *Service) IssueCode(ctx context.Context, r *AuthRequest, sess *Session, u *User) (string, error) {
 	code := randomID(32)
 	st := codeState{AuthRequest: *r, UserID: sess.UserID, AuthTime: sess.AuthenticatedAt, AMR: AMR(sess), PasskeyUID: sess.PasskeyUID,
+		Claims: userClaims{UID: u.UID, Username: u.Username, DisplayName: u.DisplayName, Email: u.Email, EmailVerifiedAt: u.EmailVerifiedAt},
 		Expires: s.opts.Now().Add(s.opts.CodeTTL)}
 	st.Binding = ""
 	b, err := json.Marshal(st)

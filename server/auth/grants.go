@@ -71,13 +71,9 @@ func (s *Service) RedeemCode(ctx context.Context, app *App, code, redirectURI, v
 			return nil, errPKCE(err)
 		}
 	}
-	u, err := s.users.UserByID(ctx, st.UserID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, errGrantInvalid(errors.New("the user was deleted"))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("code user: %w", err)
-	}
+	// The user as the sign-in found them a moment ago; a user deleted
+	// since has no row for the grant to reference.
+	u := st.Claims.user(st.UserID)
 	now := s.opts.Now().UTC()
 	g := &Grant{
 		ID: randomID(grantIDLen), UserID: u.ID, AppID: app.ID, Scopes: st.Scopes,
@@ -88,7 +84,11 @@ func (s *Service) RedeemCode(ctx context.Context, app *App, code, redirectURI, v
 	if slices.Contains(st.Scopes, shared.ScopeOfflineAccess) {
 		g.RefreshGen, g.RefreshExpiresAt = 1, now.Add(s.opts.RefreshTokenTTL)
 	}
-	if err := s.grants.CreateGrant(ctx, g); err != nil {
+	err = s.grants.CreateGrant(ctx, g)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errGrantInvalid(errors.New("the user was deleted"))
+	}
+	if err != nil {
 		return nil, fmt.Errorf("create grant: %w", err)
 	}
 	// Remembered for as long as the access tokens live: a replay within

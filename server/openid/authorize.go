@@ -93,7 +93,7 @@ func (p *Provider) Authorize(ctx context.Context, cr *op.ClientRequest[oidc.Auth
 	if req.PromptNone && (req.PromptLogin || req.PromptConsent) {
 		return nil, oidc.ErrInvalidRequest().WithDescription("%s", auth.PromptNoneAlone().Message)
 	}
-	sess, err := p.session(ctx, cr.Header)
+	sess, user, err := p.session(ctx, cr.Header)
 	if err != nil {
 		return nil, oauthError(err)
 	}
@@ -103,7 +103,7 @@ func (p *Provider) Authorize(ctx context.Context, cr *op.ClientRequest[oidc.Auth
 		return nil, oauthError(err)
 	}
 	if step == auth.StepIssue {
-		return p.issue(ctx, red, req, "", sess)
+		return p.issue(ctx, red, req, "", sess, user)
 	}
 	// The login or consent page comes first: the request waits, bound to
 	// this browser by a cookie, so a link to its pages works nowhere else.
@@ -130,8 +130,8 @@ func pageFor(step auth.Step, id string) string {
 }
 
 // issue ends a sign-in with a code sent to the app.
-func (p *Provider) issue(ctx context.Context, red *op.Redirect, req *auth.AuthRequest, id string, sess *auth.Session) (*op.Redirect, error) {
-	code, err := p.auth.IssueCode(ctx, req, sess)
+func (p *Provider) issue(ctx context.Context, red *op.Redirect, req *auth.AuthRequest, id string, sess *auth.Session, u *auth.User) (*op.Redirect, error) {
+	code, err := p.auth.IssueCode(ctx, req, sess, u)
 	if err != nil {
 		return nil, oauthError(err)
 	}
@@ -172,7 +172,7 @@ func (p *Provider) resume(w http.ResponseWriter, r *http.Request) {
 		p.page(w, r, http.StatusBadRequest, auth.AuthorizeOtherBrowser().Message)
 		return
 	}
-	sess, err := p.session(ctx, r.Header)
+	sess, user, err := p.session(ctx, r.Header)
 	if err != nil {
 		p.page(w, r, statusOf(err), errPageMessage(err))
 		return
@@ -183,7 +183,7 @@ func (p *Provider) resume(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		red, err = p.errorRedirect(ctx, req, err)
 	case step == auth.StepIssue:
-		red, err = p.issue(ctx, red, req, id, sess)
+		red, err = p.issue(ctx, red, req, id, sess, user)
 	case step == auth.StepDenied:
 		_ = p.auth.DropAuthRequest(ctx, id)
 		red, err = p.errorRedirect(ctx, req, auth.AccessDenied())

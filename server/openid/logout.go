@@ -47,7 +47,7 @@ func (p *Provider) EndSession(ctx context.Context, r *op.Request[oidc.EndSession
 	red := op.NewRedirect(next)
 
 	token := p.cookie(r.Header, p.opts.SessionCookie)
-	sess, err := p.session(ctx, r.Header)
+	sess, _, err := p.session(ctx, r.Header)
 	if err != nil {
 		return nil, oauthError(err)
 	}
@@ -92,7 +92,7 @@ func withState(uri, state string) string {
 func (p *Provider) logoutDone(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := r.URL.Query().Get("request")
-	sess, err := p.session(ctx, r.Header)
+	sess, _, err := p.session(ctx, r.Header)
 	if err != nil {
 		p.page(w, r, statusOf(err), errPageMessage(err))
 		return

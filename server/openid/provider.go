@@ -145,18 +145,19 @@ func (b *bearerChallenge) WriteHeader(code int) {
 
 func (b *bearerChallenge) Unwrap() http.ResponseWriter { return b.ResponseWriter }
 
-// session returns the browser's Latchkey session, nil without one.
-func (p *Provider) session(ctx context.Context, h http.Header) (*auth.Session, error) {
+// session returns the browser's Latchkey session and its user, nil
+// without one.
+func (p *Provider) session(ctx context.Context, h http.Header) (*auth.Session, *auth.User, error) {
 	r := http.Request{Header: h}
 	c, err := r.Cookie(p.opts.SessionCookie)
 	if err != nil || c.Value == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
-	sess, _, err := p.auth.Authenticate(ctx, c.Value)
+	sess, u, err := p.auth.Authenticate(ctx, c.Value)
 	if auth.ErrorCode(err) == shared.CodeUnauthenticated {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return sess, err
+	return sess, u, err
 }
 
 func (p *Provider) cookie(h http.Header, name string) string {
