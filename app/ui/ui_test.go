@@ -114,3 +114,39 @@ func TestInputsDeclareTheLimitsTheServerChecks(t *testing.T) {
 		t.Errorf("sign-up form lacks %q", hint)
 	}
 }
+
+// wantAll checks html holds each of want, with runs of white space (the
+// test engine indents its HTML) read as one space.
+func wantAll(t *testing.T, what, html string, want ...string) {
+	t.Helper()
+	html = regexp.MustCompile(`\s+`).ReplaceAllString(html, " ")
+	for _, w := range want {
+		if !strings.Contains(html, w) {
+			t.Errorf("%s lacks %s", what, w)
+		}
+	}
+}
+
+func TestLoginForAnApplicationNamesIt(t *testing.T) {
+	html := render(t, &login{stage: stageIdentify, authorize: "a/b c", appName: "Grafana"})
+	wantAll(t, "the first stage", html,
+		`Log in to continue to <span id="login-app">Grafana</span>`,
+		`href="/signup?authorize=a%2Fb+c"`, "Start Login")
+	html = render(t, &login{stage: stageHello, username: "alice", authorize: "az", appName: "Grafana"})
+	wantAll(t, "the second stage", html, `id="login-app"`, "Hello, alice", "Device Login")
+
+	// An expired sign-in says so, and the login goes on as usual.
+	html = render(t, &login{stage: stageIdentify, appErr: &flow.Problem{Msg: "This sign-in has expired."}})
+	wantAll(t, "an expired sign-in", html, `id="login-app-error"`, "This sign-in has expired.", `href="/signup"`, "Start Login")
+	if strings.Contains(html, `id="login-app"`) {
+		t.Error("an expired sign-in still names an application")
+	}
+}
+
+func TestSignupForAnApplicationComesBackToIt(t *testing.T) {
+	html := render(t, &signup{authorize: "az", appName: "Grafana"})
+	wantAll(t, "sign-up", html, "Create your account to continue to Grafana", `href="/login?authorize=az"`)
+	if html := render(t, &signup{}); !strings.Contains(html, `href="/login"`) {
+		t.Error("a plain sign-up links to a login with an application's sign-in")
+	}
+}
