@@ -150,3 +150,60 @@ func TestSignupForAnApplicationComesBackToIt(t *testing.T) {
 		t.Error("a plain sign-up links to a login with an application's sign-in")
 	}
 }
+
+func TestConsentNamesTheApplicationAndWhatItReceives(t *testing.T) {
+	q := &flow.ConsentQuestion{App: shared.AuthorizationInfo{App: "Grafana"}, Username: "alice",
+		Lines: flow.ScopeLines([]string{shared.ScopeOpenID, shared.ScopeEmail, shared.ScopeProfile})}
+	html := render(t, &consent{status: flow.Loaded, q: q})
+	wantAll(t, "consent", html, `<span id="consent-app">Grafana</span> wants to sign you in`, "logged in to Latchkey as alice",
+		`id="consent-allow"`, `id="consent-deny"`)
+	if !regexp.MustCompile(`<ul[^>]*id="consent-scopes"[^>]*>\s*<li>\s*Your username and display name\s*</li>\s*<li>\s*Your email address\s*</li>\s*</ul>`).MatchString(html) {
+		t.Errorf("the scopes are not one line each, in order:\n%s", html)
+	}
+	// Allow is the primary button.
+	allow := regexp.MustCompile(`<button[^>]*id="consent-allow"[^>]*>`).FindString(html)
+	deny := regexp.MustCompile(`<button[^>]*id="consent-deny"[^>]*>`).FindString(html)
+	if !strings.Contains(allow, `class="button"`) || !strings.Contains(deny, "button-secondary") {
+		t.Errorf("allow %s, deny %s", allow, deny)
+	}
+
+	q.Lines = nil
+	html = render(t, &consent{status: flow.Loaded, q: q})
+	wantAll(t, "consent for openid alone", html, "receives only an identifier")
+	if strings.Contains(html, `id="consent-scopes"`) {
+		t.Error("an empty list of scopes is shown")
+	}
+
+	p := &consent{status: flow.LoadFailed}
+	p.task.Err = &flow.Problem{Msg: "This sign-in has expired. Go back to the application and start again."}
+	html = render(t, p)
+	wantAll(t, "an expired consent", html, `id="consent-error"`, "start again")
+	if strings.Contains(html, `id="consent-allow"`) {
+		t.Error("an expired sign-in offers Allow")
+	}
+}
+
+func TestLogoutAsksThenSaysSo(t *testing.T) {
+	html := render(t, &logoutPage{status: flow.Loaded, q: flow.LogoutQuestion{LoggedIn: true, Request: "r", App: "Grafana"}})
+	wantAll(t, "the question", html, "Log out of Latchkey?", "Grafana asked to log you out.", `id="logout-confirm"`, `id="logout-stay"`, "Stay logged in")
+	html = render(t, &logoutPage{status: flow.Loaded, q: flow.LogoutQuestion{LoggedIn: true}})
+	if strings.Contains(html, "asked to log you out") {
+		t.Error("no application asked, yet the page says one did")
+	}
+	html = render(t, &logoutPage{status: flow.Loaded})
+	wantAll(t, "logged out", html, "You are logged out of Latchkey.", `href="/login"`)
+	if strings.Contains(html, `id="logout-confirm"`) {
+		t.Error("a logged-out page offers to log out")
+	}
+}
+
+func TestAccountListsTheAppsAllowed(t *testing.T) {
+	u := shared.User{Username: "alice"}
+	p := &account{session: flow.Session{Status: flow.Loaded, User: &u}, keysStatus: flow.Loaded,
+		apps: []shared.App{{ID: "grafana", Name: "Grafana", Scopes: []string{shared.ScopeOpenID, shared.ScopeOfflineAccess, shared.ScopeProfile}}}}
+	html := render(t, p)
+	wantAll(t, "the apps", html, "Grafana", "Allowed since", "Your username and display name · Stay signed in", `id="app-remove-grafana"`, "Remove access")
+	p = &account{session: flow.Session{Status: flow.Loaded, User: &u}, keysStatus: flow.Loaded}
+	html = render(t, p)
+	wantAll(t, "no apps", html, `id="apps-none"`)
+}
