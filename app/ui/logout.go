@@ -72,6 +72,12 @@ func (p *logoutPage) confirm(ctx app.Context, e app.Event) {
 	})
 }
 
+// finish goes on to where the server finishes the application's request.
+func (p *logoutPage) finish(ctx app.Context, e app.Event) {
+	p.leaving = true
+	leave(flow.LogoutDoneURL(p.q.Request))
+}
+
 func (p *logoutPage) stay(ctx app.Context, e app.Event) { ctx.Navigate(shared.PageAccount) }
 
 func (p *logoutPage) Render() app.UI {
@@ -86,9 +92,20 @@ func (p *logoutPage) Render() app.UI {
 			app.P().Class("muted").ID("logout-loading").Text("One moment…"),
 		}}
 	case !p.q.LoggedIn:
+		// Logged out already (in another tab, say) while an application
+		// waits on its request: the server finishes it at once.
+		back := "Back to " + p.q.App
+		if p.q.App == "" {
+			back = "Back to the application"
+		}
 		return &shell{Title: "Logged out", Content: []app.UI{
 			app.P().ID("logout-done").Attr("role", "status").Text("You are logged out of Latchkey."),
-			app.A().Class("button").ID("logout-login").Href(shared.PageLogin).Text("Log in"),
+			app.Div().Class("actions").Body(
+				app.If(p.q.Request != "", func() app.UI {
+					return app.Button().Class("button").ID("logout-return").Disabled(p.leaving).Text(back).OnClick(p.finish)
+				}),
+				app.A().Class("button button-secondary").ID("logout-login").Href(shared.PageLogin).Text("Log in"),
+			),
 		}}
 	}
 	busy := p.task.Busy || p.leaving

@@ -192,9 +192,12 @@ func TestLogoutAsksThenSaysSo(t *testing.T) {
 	}
 	html = render(t, &logoutPage{status: flow.Loaded})
 	wantAll(t, "logged out", html, "You are logged out of Latchkey.", `href="/login"`)
-	if strings.Contains(html, `id="logout-confirm"`) {
-		t.Error("a logged-out page offers to log out")
+	if strings.Contains(html, `id="logout-confirm"`) || strings.Contains(html, `id="logout-return"`) {
+		t.Error("a logged-out page offers to log out, or to go back to no application")
 	}
+	// Logged out elsewhere while an application waits: it can be finished.
+	html = render(t, &logoutPage{status: flow.Loaded, q: flow.LogoutQuestion{Request: "r", App: "Grafana"}})
+	wantAll(t, "logged out with a request", html, "You are logged out of Latchkey.", `id="logout-return"`, "Back to Grafana")
 }
 
 func TestAccountListsTheAppsAllowed(t *testing.T) {
