@@ -198,3 +198,35 @@ func (c *Client) EndSession(ctx context.Context, id string) error {
 func (c *Client) LogoutEverywhere(ctx context.Context) error {
 	return c.call(ctx, shared.RouteSessionsEnd, nil, nil)
 }
+
+// Authorization describes an application's pending sign-in; it needs no
+// session. An unknown or expired id is not_found.
+func (c *Client) Authorization(ctx context.Context, id string) (*shared.AuthorizationInfo, error) {
+	var out shared.AuthorizationInfo
+	return &out, c.call(ctx, shared.RouteAuthorization.With(id), nil, &out)
+}
+
+// Consent answers an application's consent question for the logged-in
+// user and returns where the sign-in continues.
+func (c *Client) Consent(ctx context.Context, id string, req shared.ConsentRequest) (*shared.ContinueResponse, error) {
+	var out shared.ContinueResponse
+	return &out, c.call(ctx, shared.RouteConsent.With(id), req, &out)
+}
+
+// LogoutRequest describes an application's pending logout request.
+func (c *Client) LogoutRequest(ctx context.Context, id string) (*shared.LogoutInfo, error) {
+	var out shared.LogoutInfo
+	return &out, c.call(ctx, shared.RouteLogoutRequest.With(id), nil, &out)
+}
+
+// Apps lists the applications the user has allowed to sign them in.
+func (c *Client) Apps(ctx context.Context) (*shared.AppsResponse, error) {
+	var out shared.AppsResponse
+	return &out, c.call(ctx, shared.RouteApps, nil, &out)
+}
+
+// RemoveApp forgets the user's consent to an application and revokes its
+// access.
+func (c *Client) RemoveApp(ctx context.Context, appID string) error {
+	return c.call(ctx, shared.RouteAppRemove.With(appID), nil, nil)
+}

@@ -26,9 +26,11 @@ type Account struct {
 type Lists struct {
 	Passkeys []shared.Passkey
 	Sessions []shared.Session
+	// Apps are the applications the person allowed to sign them in.
+	Apps []shared.App
 }
 
-// Load reads the passkeys and the sessions.
+// Load reads the passkeys, the sessions and the applications.
 func (a Account) Load(ctx context.Context) (*Lists, error) {
 	keys, err := a.API.Passkeys(ctx)
 	if err != nil {
@@ -38,7 +40,11 @@ func (a Account) Load(ctx context.Context) (*Lists, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Lists{Passkeys: keys.Passkeys, Sessions: list.Sessions}, nil
+	apps, err := a.API.Apps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Lists{Passkeys: keys.Passkeys, Sessions: list.Sessions, Apps: apps.Apps}, nil
 }
 
 // withRecentAuth runs op; if the server wants a recent authentication

@@ -36,6 +36,9 @@ type Redeemed struct {
 	// for the first time (Session.ConfirmOwner) so the person can tell
 	// whether the account is theirs. Nil when they could not be read.
 	Passkeys []shared.Passkey
+	// Continue is where an application's sign-in continues when the link
+	// was asked for during one (a full page load), "" otherwise.
+	Continue string
 }
 
 // RedeemLink logs in with a login link; the page calls it on the person's
@@ -46,6 +49,12 @@ func (f Flows) RedeemLink(ctx context.Context, token string) (*Redeemed, error) 
 		return nil, err
 	}
 	r := &Redeemed{Session: done}
+	if done.Continue != "" {
+		// The login worked either way; an address the page will not open
+		// only loses the application's sign-in, so the page goes on to
+		// /account instead.
+		r.Continue, _ = continueURL(done.Continue)
+	}
 	if done.ConfirmOwner {
 		if keys, err := f.API.Passkeys(ctx); err == nil {
 			r.Passkeys = keys.Passkeys

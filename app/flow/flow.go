@@ -43,6 +43,11 @@ type API interface {
 	Sessions(context.Context) (*shared.SessionsResponse, error)
 	EndSession(ctx context.Context, id string) error
 	LogoutEverywhere(context.Context) error
+	Authorization(ctx context.Context, id string) (*shared.AuthorizationInfo, error)
+	Consent(ctx context.Context, id string, req shared.ConsentRequest) (*shared.ContinueResponse, error)
+	LogoutRequest(ctx context.Context, id string) (*shared.LogoutInfo, error)
+	Apps(context.Context) (*shared.AppsResponse, error)
+	RemoveApp(ctx context.Context, appID string) error
 }
 
 // Credentials is the browser's passkey prompt; credentials.Browser is the

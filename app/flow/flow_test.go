@@ -29,6 +29,14 @@ type fakeAPI struct {
 	endSession    func(id string) error
 	me            func() (*shared.UserResponse, error)
 	emailVerify   func() (*shared.UserResponse, error)
+	// Applications' sign-ins (apps_test.go).
+	authorization func(id string) (*shared.AuthorizationInfo, error)
+	consent       func(id string, allow bool) (*shared.ContinueResponse, error)
+	logoutRequest func(id string) (*shared.LogoutInfo, error)
+	logout        func() error
+	apps          func() (*shared.AppsResponse, error)
+	removeApp     func(id string) error
+	remembered    func() (*shared.RememberedResponse, error)
 }
 
 func (f *fakeAPI) record(call string) {
@@ -67,7 +75,11 @@ func (f *fakeAPI) LoginFinish(ctx context.Context, r shared.LoginFinishRequest) 
 }
 
 func (f *fakeAPI) EmailLoginLink(ctx context.Context, r shared.EmailLoginRequest) (*shared.EmailLoginResponse, error) {
-	f.record("EmailLoginLink " + r.UsernameOrEmail)
+	if r.Authorize != "" {
+		f.record("EmailLoginLink " + r.UsernameOrEmail + " for " + r.Authorize)
+	} else {
+		f.record("EmailLoginLink " + r.UsernameOrEmail)
+	}
 	return &shared.EmailLoginResponse{ExpiresInSeconds: 420}, nil
 }
 
@@ -268,11 +280,15 @@ func TestAutofillLogsInOnlyWithAPickedPasskey(t *testing.T) {
 
 func TestTheLinkNoticeNamesTheLifetimeTheServerAnswers(t *testing.T) {
 	f, api, _ := setup()
-	notice, err := f.EmailLink(context.Background(), "alice")
+	notice, err := f.EmailLink(context.Background(), "alice", "")
 	if err != nil || notice != "Check your email: we sent a login link that works once, for 7 minutes. Open it on this device." {
 		t.Errorf("%q, %v", notice, err)
 	}
-	wantCalls(t, api, "EmailLoginLink alice")
+	// During an application's sign-in the link carries it along.
+	if _, err := f.EmailLink(context.Background(), "alice", "az1"); err != nil {
+		t.Error(err)
+	}
+	wantCalls(t, api, "EmailLoginLink alice", "EmailLoginLink alice for az1")
 	for d, want := range map[time.Duration]string{
 		15 * time.Minute: "15 minutes", time.Minute: "1 minute", time.Hour: "1 hour", 2 * time.Hour: "2 hours",
 		90 * time.Second: "90 seconds", 0: "a short time",

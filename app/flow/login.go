@@ -109,8 +109,10 @@ func (f Flows) Forget(ctx context.Context) error { return f.API.Forget(ctx) }
 
 // EmailLink asks for a login link for username and returns the sentence
 // that tells the person, with the link's lifetime as the server answers it.
-func (f Flows) EmailLink(ctx context.Context, username string) (string, error) {
-	r, err := f.API.EmailLoginLink(ctx, shared.EmailLoginRequest{UsernameOrEmail: username})
+// authorize is the application's sign-in the login is part of ("" for
+// none): using the link then continues it.
+func (f Flows) EmailLink(ctx context.Context, username, authorize string) (string, error) {
+	r, err := f.API.EmailLoginLink(ctx, shared.EmailLoginRequest{UsernameOrEmail: username, Authorize: authorize})
 	if err != nil {
 		return "", err
 	}

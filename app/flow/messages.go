@@ -2,6 +2,7 @@ package flow
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/latchkey/latchkey/app/client"
 	"github.com/latchkey/latchkey/app/credentials"
@@ -62,4 +63,37 @@ func apiError(err error) (*shared.APIError, bool) {
 		return nil, false
 	}
 	return client.APIError(err)
+}
+
+// signinProblem words what ends an application's sign-in on Latchkey's
+// pages: an unknown id is one that expired (or was used), and the only
+// way on is to start again from the application.
+func signinProblem(err error) error {
+	if client.Code(err) == shared.CodeNotFound {
+		return &Problem{Msg: "This sign-in has expired. Go back to the application and start again.", Err: err}
+	}
+	return err
+}
+
+// ScopeLines says what an application receives with scopes, one line per
+// scope in the order of shared.Scopes; openid, which only says who the
+// person is, has no line, and neither has a scope Latchkey does not grant.
+// The consent page and /account use the same words.
+func ScopeLines(scopes []string) []string {
+	var lines []string
+	for _, s := range shared.Scopes {
+		line := ""
+		switch s {
+		case shared.ScopeProfile:
+			line = "Your username and display name"
+		case shared.ScopeEmail:
+			line = "Your email address"
+		case shared.ScopeOfflineAccess:
+			line = "Stay signed in: access while you are away"
+		}
+		if line != "" && slices.Contains(scopes, s) {
+			lines = append(lines, line)
+		}
+	}
+	return lines
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/app/client"
@@ -23,6 +24,7 @@ type account struct {
 	keysStatus flow.Status
 	keys       []shared.Passkey
 	sessions   []shared.Session
+	apps       []shared.App
 
 	newEmail string // the address typed into the "add an address" form
 
@@ -84,7 +86,7 @@ func (p *account) reload() {
 				}
 				return
 			}
-			p.keysStatus, p.keys, p.sessions = flow.Loaded, lists.Passkeys, lists.Sessions
+			p.keysStatus, p.keys, p.sessions, p.apps = flow.Loaded, lists.Passkeys, lists.Sessions, lists.Apps
 		}
 	})
 }
@@ -147,6 +149,8 @@ func (p *account) Render() app.UI {
 		app.Div().Class("actions").Body(
 			app.Button().Class("button button-secondary").ID("add-passkey").Disabled(p.task.Busy).Text("Add a passkey").OnClick(p.addPasskey),
 		),
+		app.H2().Text("Apps"),
+		p.renderApps(),
 		app.H2().Text("Signed-in sessions"),
 		p.renderSessions(),
 		app.Div().Class("actions").Body(
@@ -222,6 +226,39 @@ func (p *account) renderPasskeys() app.UI {
 				actions,
 			)
 		}),
+	)
+}
+
+// renderApps lists the applications the person allowed to sign them in,
+// with what each receives in the consent page's words.
+func (p *account) renderApps() app.UI {
+	switch {
+	case p.keysStatus != flow.Loaded:
+		return app.P().Class("muted").Text("Loading your apps…")
+	case len(p.apps) == 0:
+		return app.P().Class("muted").ID("apps-none").Text("No apps sign you in with Latchkey yet.")
+	}
+	return app.Div().Body(
+		app.P().Class("muted").Text("These apps may sign you in with Latchkey. Removing access forgets your permission and ends the app's access; it asks again the next time you use it."),
+		app.Ul().Class("list").ID("apps").Body(
+			app.Range(p.apps).Slice(func(i int) app.UI {
+				a := p.apps[i]
+				receives := "Only an identifier for your account"
+				if lines := flow.ScopeLines(a.Scopes); len(lines) > 0 {
+					receives = strings.Join(lines, " · ")
+				}
+				return app.Li().Class("app").DataSet("id", a.ID).Body(
+					app.Div().Class("grow").Body(
+						app.Strong().Class("app-name").Text(a.Name),
+						app.Div().Class("meta").Text("Allowed since "+formatDate(a.GrantedAt)),
+						app.Div().Class("meta").Text(receives),
+					),
+					app.Button().Class("button button-small button-danger").ID("app-remove-"+a.ID).Disabled(p.task.Busy).
+						Aria("label", "Remove access for "+a.Name).Text("Remove access").
+						OnClick(func(ctx app.Context, e app.Event) { p.removeApp(a) }),
+				)
+			}),
+		),
 	)
 }
 
@@ -326,6 +363,19 @@ func (p *account) deletePasskey(id string) {
 				p.reload()
 			}
 		}, err
+	})
+}
+
+func (p *account) removeApp(target shared.App) {
+	a := p.actions()
+	p.task.start("Removing access…", func(c context.Context) (func(app.Context), error) {
+		if err := a.RemoveApp(c, target.ID); err != nil {
+			return nil, err
+		}
+		return func(ctx app.Context) {
+			toast(ctx, "Access removed: "+target.Name)
+			p.reload()
+		}, nil
 	})
 }
 

@@ -24,6 +24,11 @@ const (
 // login is the two-stage login: who are you, then prove it with a passkey
 // (or an emailed link on a device without one). The ceremonies are
 // flow.Flows' Identify, Login, Discoverable, Autofill and EmailLink.
+//
+// With ?authorize=ID the login is part of an application's sign-in
+// (flow.Flows.OpenLogin): the page names the application, and every login
+// ends with a full page load of the sign-in's resume address instead of
+// next.
 type login struct {
 	app.Compo
 
@@ -31,6 +36,11 @@ type login struct {
 	name     string // what was typed in the first stage
 	username string // whom the second stage greets
 	next     string
+
+	// authorize is the application's sign-in, "" for none (or one that
+	// could not be read: appErr says why); appName names the application.
+	authorize, appName string
+	appErr             error
 
 	// pending is the ceremony the first stage began; Device Login uses it
 	// once, later attempts begin afresh.
@@ -48,22 +58,44 @@ func (p *login) OnMount(ctx app.Context) { p.task.mount(ctx) }
 func (p *login) OnNav(ctx app.Context) {
 	ctx.Page().SetTitle("Log in — Latchkey")
 	p.next = safeNext(ctx.Page().URL())
+	p.authorize = ctx.Page().URL().Query().Get(shared.QueryAuthorize)
+	p.appName, p.appErr = "", nil
 	if app.IsServer {
 		p.stage = stageIdentify
 		return
 	}
 	p.task.mount(ctx)
 	p.stage, p.notice, p.task.Err = stageChecking, "", nil
+	authorize := p.authorize
 	p.task.load(func(c context.Context) func(app.Context) {
-		username, err := flows.Remembered(c)
+		o := flows.OpenLogin(c, authorize)
 		return func(ctx app.Context) {
-			if err == nil {
-				p.stage, p.username = stageHello, username
+			if o.Resume != "" {
+				p.leave(o.Resume)
+				return
+			}
+			if o.App != nil {
+				p.appName = o.App.App
+			} else {
+				p.authorize, p.appErr = "", o.AppErr
+			}
+			if o.Name != "" {
+				p.name = o.Name
+			} else if o.Remembered != "" {
+				p.stage, p.username = stageHello, o.Remembered
 				return
 			}
 			p.toIdentify()
 		}
 	})
+}
+
+// leave goes on to u with a full page load; until the browser has left,
+// the page shows nothing to press.
+func (p *login) leave(u string) {
+	p.cancelAutofill()
+	p.stage = stageChecking
+	leave(u)
 }
 
 func (p *login) OnDismount() {
@@ -81,7 +113,17 @@ func (p *login) Render() app.UI {
 	case stageHello:
 		body = p.renderHello()
 	}
-	return &shell{Title: "Login", Content: body}
+	title := "Login"
+	if p.appName != "" {
+		title = ""
+		body = append([]app.UI{app.H1().Body(
+			app.Text("Log in to continue to "), app.Span().ID("login-app").Text(p.appName),
+		)}, body...)
+	}
+	if p.appErr != nil {
+		body = append([]app.UI{app.P().Class("callout callout-warning").ID("login-app-error").Attr("role", "alert").Text(flow.Message(p.appErr))}, body...)
+	}
+	return &shell{Title: title, Content: body}
 }
 
 func (p *login) renderIdentify() []app.UI {
@@ -104,7 +146,7 @@ func (p *login) renderIdentify() []app.UI {
 			Text("Sign in with a passkey").OnClick(p.passkeyLogin),
 		app.P().Class("muted").Body(
 			app.Text("New here? "),
-			app.A().Href(shared.PageSignup).Text("Create an account"),
+			app.A().Href(withAuthorize(shared.PageSignup, p.authorize)).ID("login-signup").Text("Create an account"),
 		),
 	}
 }
@@ -196,6 +238,10 @@ func (p *login) loggedIn(done *shared.UserResponse, err error) (func(app.Context
 	}
 	return func(ctx app.Context) {
 		setSession(ctx, done)
+		if p.authorize != "" {
+			p.leave(flow.ResumeURL(p.authorize))
+			return
+		}
 		toast(ctx, "Logged in")
 		ctx.Navigate(p.next)
 	}, nil
@@ -250,9 +296,9 @@ func (p *login) emailLink(_ app.Context, e app.Event) {
 		return
 	}
 	p.notice = ""
-	username := p.username
+	username, authorize := p.username, p.authorize
 	p.task.start("Sending…", func(c context.Context) (func(app.Context), error) {
-		notice, err := flows.EmailLink(c, username)
+		notice, err := flows.EmailLink(c, username, authorize)
 		if err != nil {
 			return nil, err
 		}
@@ -272,4 +318,13 @@ func safeNext(u *url.URL) string {
 		return shared.PageAccount
 	}
 	return next
+}
+
+// withAuthorize is page carrying an application's sign-in along, when
+// there is one.
+func withAuthorize(page, authorize string) string {
+	if authorize == "" {
+		return page
+	}
+	return page + "?" + shared.QueryAuthorize + "=" + url.QueryEscape(authorize)
 }

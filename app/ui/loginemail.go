@@ -17,6 +17,11 @@ import (
 // this browser in to their account unnoticed, issue 14 item 7). When the
 // link proves the account's address for the first time, the page then asks
 // whether the account is the person's (item 2).
+//
+// A link asked for during an application's sign-in continues it
+// (flow.Redeemed.Continue) with a full page load once the person is logged
+// in; when the page first asks whether the account is theirs, *It's mine*
+// continues it, and deleting the account abandons it.
 type loginEmail struct {
 	app.Compo
 
@@ -28,6 +33,8 @@ type loginEmail struct {
 	username, current string
 
 	keys []shared.Passkey
+	// cont is where an application's sign-in continues, "" for /account.
+	cont string
 }
 
 type linkStep int
@@ -38,6 +45,7 @@ const (
 	linkFailed
 	linkOwner
 	linkDisowned
+	linkLeaving // on the way back to an application's sign-in
 )
 
 // errNoToken is the page opened without the link's token.
@@ -84,19 +92,27 @@ func (p *loginEmail) logIn(ctx app.Context, e app.Event) {
 			return func(ctx app.Context) { p.step = linkFailed }, err
 		}
 		return func(ctx app.Context) {
-			p.token = ""
+			p.token, p.cont = "", done.Continue
 			setSession(ctx, done.Session)
 			if done.Session.ConfirmOwner {
 				p.keys, p.step = done.Passkeys, linkOwner
 				return
 			}
-			toast(ctx, "Logged in")
-			ctx.Navigate(shared.PageAccount)
+			p.loggedIn(ctx)
 		}, nil
 	})
 }
 
-func (p *loginEmail) mine(ctx app.Context, e app.Event) {
+func (p *loginEmail) mine(ctx app.Context, e app.Event) { p.loggedIn(ctx) }
+
+// loggedIn goes on: to the application's sign-in the link was asked for
+// in, or to /account.
+func (p *loginEmail) loggedIn(ctx app.Context) {
+	if p.cont != "" {
+		p.step = linkLeaving
+		leave(p.cont)
+		return
+	}
 	toast(ctx, "Logged in")
 	ctx.Navigate(shared.PageAccount)
 }
@@ -175,6 +191,9 @@ func (p *loginEmail) Render() app.UI {
 			app.P().ID("disowned").Attr("role", "status").Text("The account " + p.username + " and its passkeys are deleted, and nobody is logged in to it any more. Your email address is free: you can sign up with it now."),
 			app.A().Class("button").ID("disowned-signup").Href(shared.PageSignup).Text("Sign up"),
 		}
+	case linkLeaving:
+		title = "Logged in"
+		body = []app.UI{app.P().Class("muted").ID("email-login-continue").Attr("role", "status").Text("Taking you back to the application…")}
 	default:
 		body = []app.UI{app.P().Class("muted").ID("email-login-progress").Text("Checking your login link…")}
 	}

@@ -16,6 +16,8 @@ func Register() {
 		shared.PageLoginEmail: func() app.Composer { return &loginEmail{} },
 		shared.PageAccount:    func() app.Composer { return &account{} },
 		shared.PageOffline:    func() app.Composer { return &offline{} },
+		shared.PageConsent:    func() app.Composer { return &consent{} },
+		shared.PageLogout:     func() app.Composer { return &logoutPage{} },
 	}
 	for _, p := range shared.Pages {
 		newPage, ok := pages[p]

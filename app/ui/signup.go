@@ -5,21 +5,47 @@ import (
 	"fmt"
 
 	"github.com/latchkey/latchkey/app/credentials"
+	"github.com/latchkey/latchkey/app/flow"
 	"github.com/latchkey/latchkey/shared"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
 // signup creates an account whose only credential is a passkey; the
-// ceremony is flow.Flows.Signup.
+// ceremony is flow.Flows.Signup. With ?authorize=ID (from the login page of
+// an application's sign-in) it names the application and, once the account
+// exists, continues that sign-in with a full page load.
 type signup struct {
 	app.Compo
 
 	username, email, displayName string
 	task                         task
 	unsupported                  bool
+
+	authorize, appName string
+	appErr             error
+	leaving            bool
 }
 
-func (p *signup) OnNav(ctx app.Context) { ctx.Page().SetTitle("Create your account — Latchkey") }
+func (p *signup) OnNav(ctx app.Context) {
+	ctx.Page().SetTitle("Create your account — Latchkey")
+	p.authorize = ctx.Page().URL().Query().Get(shared.QueryAuthorize)
+	p.appName, p.appErr, p.leaving = "", nil, false
+	if app.IsServer || p.authorize == "" {
+		return
+	}
+	p.task.mount(ctx)
+	authorize := p.authorize
+	p.task.load(func(c context.Context) func(app.Context) {
+		info, err := flows.Authorization(c, authorize)
+		return func(ctx app.Context) {
+			if err != nil {
+				p.authorize, p.appErr = "", err
+				return
+			}
+			p.appName = info.App
+		}
+	})
+}
 
 func (p *signup) OnMount(ctx app.Context) {
 	p.task.mount(ctx)
@@ -33,8 +59,15 @@ func (p *signup) OnDismount() { p.task.dismount() }
 var usernameHint = fmt.Sprintf("%d–%d letters, digits, '.', '_' or '-'.", shared.UsernameMinLen, shared.UsernameMaxLen)
 
 func (p *signup) Render() app.UI {
-	busy := p.task.Busy
-	return &shell{Title: "Create your account", Content: []app.UI{
+	busy := p.task.Busy || p.leaving
+	title := "Create your account"
+	if p.appName != "" {
+		title = "Create your account to continue to " + p.appName
+	}
+	return &shell{Title: title, Content: []app.UI{
+		app.If(p.appErr != nil, func() app.UI {
+			return app.P().Class("callout callout-warning").ID("signup-app-error").Attr("role", "alert").Text(flow.Message(p.appErr))
+		}),
 		app.P().Class("muted").Text("Your account is protected by a passkey: your device asks for your fingerprint, face, PIN or security key. There is no password."),
 		app.If(p.unsupported, func() app.UI {
 			return app.P().Class("form-error").ID("signup-unsupported").Text("This browser cannot create passkeys. Please use an up-to-date browser to sign up.")
@@ -56,7 +89,7 @@ func (p *signup) Render() app.UI {
 		),
 		app.P().Class("muted").Body(
 			app.Text("Already have an account? "),
-			app.A().Href(shared.PageLogin).Text("Log in"),
+			app.A().Href(withAuthorize(shared.PageLogin, p.authorize)).ID("signup-login").Text("Log in"),
 		),
 	}}
 }
@@ -71,6 +104,11 @@ func (p *signup) submit(_ app.Context, e app.Event) {
 		}
 		return func(ctx app.Context) {
 			setSession(ctx, done)
+			if p.authorize != "" {
+				p.leaving = true
+				leave(flow.ResumeURL(p.authorize))
+				return
+			}
 			toast(ctx, "Account created")
 			ctx.Navigate(shared.PageAccount)
 		}, nil

@@ -94,3 +94,8 @@ func clearSession(ctx app.Context) { changeSession(ctx, flow.Session.Ended) }
 
 // toast shows a short confirmation.
 func toast(ctx app.Context, msg string) { ctx.NewActionWithValue(actionToast, msg) }
+
+// leave loads u as a new page. An application's sign-in goes on at paths
+// the server answers, and at the application itself; ctx.Navigate would
+// route those inside this app instead of asking the server.
+func leave(u string) { app.Window().Get("location").Call("assign", u) }

@@ -114,3 +114,99 @@ func TestInputsDeclareTheLimitsTheServerChecks(t *testing.T) {
 		t.Errorf("sign-up form lacks %q", hint)
 	}
 }
+
+// wantAll checks html holds each of want, with runs of white space (the
+// test engine indents its HTML) read as one space.
+func wantAll(t *testing.T, what, html string, want ...string) {
+	t.Helper()
+	html = regexp.MustCompile(`\s+`).ReplaceAllString(html, " ")
+	for _, w := range want {
+		if !strings.Contains(html, w) {
+			t.Errorf("%s lacks %s", what, w)
+		}
+	}
+}
+
+func TestLoginForAnApplicationNamesIt(t *testing.T) {
+	html := render(t, &login{stage: stageIdentify, authorize: "a/b c", appName: "Grafana"})
+	wantAll(t, "the first stage", html,
+		`Log in to continue to <span id="login-app">Grafana</span>`,
+		`href="/signup?authorize=a%2Fb+c"`, "Start Login")
+	html = render(t, &login{stage: stageHello, username: "alice", authorize: "az", appName: "Grafana"})
+	wantAll(t, "the second stage", html, `id="login-app"`, "Hello, alice", "Device Login")
+
+	// An expired sign-in says so, and the login goes on as usual.
+	html = render(t, &login{stage: stageIdentify, appErr: &flow.Problem{Msg: "This sign-in has expired."}})
+	wantAll(t, "an expired sign-in", html, `id="login-app-error"`, "This sign-in has expired.", `href="/signup"`, "Start Login")
+	if strings.Contains(html, `id="login-app"`) {
+		t.Error("an expired sign-in still names an application")
+	}
+}
+
+func TestSignupForAnApplicationComesBackToIt(t *testing.T) {
+	html := render(t, &signup{authorize: "az", appName: "Grafana"})
+	wantAll(t, "sign-up", html, "Create your account to continue to Grafana", `href="/login?authorize=az"`)
+	if html := render(t, &signup{}); !strings.Contains(html, `href="/login"`) {
+		t.Error("a plain sign-up links to a login with an application's sign-in")
+	}
+}
+
+func TestConsentNamesTheApplicationAndWhatItReceives(t *testing.T) {
+	q := &flow.ConsentQuestion{App: shared.AuthorizationInfo{App: "Grafana"}, Username: "alice",
+		Lines: flow.ScopeLines([]string{shared.ScopeOpenID, shared.ScopeEmail, shared.ScopeProfile})}
+	html := render(t, &consent{status: flow.Loaded, q: q})
+	wantAll(t, "consent", html, `<span id="consent-app">Grafana</span> wants to sign you in`, "logged in to Latchkey as alice",
+		`id="consent-allow"`, `id="consent-deny"`)
+	if !regexp.MustCompile(`<ul[^>]*id="consent-scopes"[^>]*>\s*<li>\s*Your username and display name\s*</li>\s*<li>\s*Your email address\s*</li>\s*</ul>`).MatchString(html) {
+		t.Errorf("the scopes are not one line each, in order:\n%s", html)
+	}
+	// Allow is the primary button.
+	allow := regexp.MustCompile(`<button[^>]*id="consent-allow"[^>]*>`).FindString(html)
+	deny := regexp.MustCompile(`<button[^>]*id="consent-deny"[^>]*>`).FindString(html)
+	if !strings.Contains(allow, `class="button"`) || !strings.Contains(deny, "button-secondary") {
+		t.Errorf("allow %s, deny %s", allow, deny)
+	}
+
+	q.Lines = nil
+	html = render(t, &consent{status: flow.Loaded, q: q})
+	wantAll(t, "consent for openid alone", html, "receives only an identifier")
+	if strings.Contains(html, `id="consent-scopes"`) {
+		t.Error("an empty list of scopes is shown")
+	}
+
+	p := &consent{status: flow.LoadFailed}
+	p.task.Err = &flow.Problem{Msg: "This sign-in has expired. Go back to the application and start again."}
+	html = render(t, p)
+	wantAll(t, "an expired consent", html, `id="consent-error"`, "start again")
+	if strings.Contains(html, `id="consent-allow"`) {
+		t.Error("an expired sign-in offers Allow")
+	}
+}
+
+func TestLogoutAsksThenSaysSo(t *testing.T) {
+	html := render(t, &logoutPage{status: flow.Loaded, q: flow.LogoutQuestion{LoggedIn: true, Request: "r", App: "Grafana"}})
+	wantAll(t, "the question", html, "Log out of Latchkey?", "Grafana asked to log you out.", `id="logout-confirm"`, `id="logout-stay"`, "Stay logged in")
+	html = render(t, &logoutPage{status: flow.Loaded, q: flow.LogoutQuestion{LoggedIn: true}})
+	if strings.Contains(html, "asked to log you out") {
+		t.Error("no application asked, yet the page says one did")
+	}
+	html = render(t, &logoutPage{status: flow.Loaded})
+	wantAll(t, "logged out", html, "You are logged out of Latchkey.", `href="/login"`)
+	if strings.Contains(html, `id="logout-confirm"`) || strings.Contains(html, `id="logout-return"`) {
+		t.Error("a logged-out page offers to log out, or to go back to no application")
+	}
+	// Logged out elsewhere while an application waits: it can be finished.
+	html = render(t, &logoutPage{status: flow.Loaded, q: flow.LogoutQuestion{Request: "r", App: "Grafana"}})
+	wantAll(t, "logged out with a request", html, "You are logged out of Latchkey.", `id="logout-return"`, "Back to Grafana")
+}
+
+func TestAccountListsTheAppsAllowed(t *testing.T) {
+	u := shared.User{Username: "alice"}
+	p := &account{session: flow.Session{Status: flow.Loaded, User: &u}, keysStatus: flow.Loaded,
+		apps: []shared.App{{ID: "grafana", Name: "Grafana", Scopes: []string{shared.ScopeOpenID, shared.ScopeOfflineAccess, shared.ScopeProfile}}}}
+	html := render(t, p)
+	wantAll(t, "the apps", html, "Grafana", "Allowed since", "Your username and display name · Stay signed in", `id="app-remove-grafana"`, "Remove access")
+	p = &account{session: flow.Session{Status: flow.Loaded, User: &u}, keysStatus: flow.Loaded}
+	html = render(t, p)
+	wantAll(t, "no apps", html, `id="apps-none"`)
+}
