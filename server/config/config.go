@@ -79,6 +79,23 @@ type Config struct {
 	// what it derives; every instance must share it.
 	EnumerationProtection bool
 	ServerSecret          string
+
+	// ClientsFile (OIDC_CLIENTS_FILE) declares the apps that sign people
+	// in with Latchkey; empty turns the OpenID Connect provider off. Apps
+	// are its clients as auth.CheckApps returns them: checked, with
+	// defaults filled and secrets only as hashes.
+	ClientsFile string
+	Apps        []auth.App
+	// KeyEncryptionKey (OIDC_KEY_ENCRYPTION_KEY) seals the signing keys in
+	// the database; required with clients, the same on every instance,
+	// never logged.
+	KeyEncryptionKey string
+	// KeyRotation is how long one signing key signs; AccessTokenTTL,
+	// IDTokenTTL and RefreshTokenTTL are the lives of what apps receive.
+	KeyRotation     time.Duration
+	AccessTokenTTL  time.Duration
+	IDTokenTTL      time.Duration
+	RefreshTokenTTL time.Duration
 }
 
 // Secure reports whether cookies must be Secure (and use the __Host- prefix).
@@ -148,6 +165,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	c.TrustedProxies = e.trustedProxies()
 	e.rateLimits(c)
+	e.oidc(c, d)
 	if len(e.errs) > 0 {
 		return nil, errors.Join(e.errs...)
 	}

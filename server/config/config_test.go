@@ -184,3 +184,190 @@ func TestRejectsBadRateLimitsInOneLine(t *testing.T) {
 		t.Errorf("RATE_LIMITS=false: got %v", err)
 	}
 }
+
+// The clients file of the README's example, more or less: one confidential
+// and one public client.
+const clientsJSON = `[
+  {
+    "id": "grafana",
+    "name": "Grafana",
+    "secret": "` + clientSecret + `",
+    "redirect_uris": ["https://grafana.example.com/login/generic_oauth"],
+    "post_logout_redirect_uris": ["https://grafana.example.com/login"],
+    "skip_consent": true
+  },
+  {
+    "id": "cli",
+    "name": "Command line",
+    "public": true,
+    "redirect_uris": ["http://127.0.0.1/callback"],
+    "scopes": ["openid", "profile"],
+    "id_token_signed_response_alg": "RS256"
+  }
+]`
+
+const (
+	clientSecret = "grafana-secret-of-at-least-32-characters"
+	kek          = "key-encryption-key-of-32-characters!"
+)
+
+// clientsFile writes content to a file and returns the variables that name
+// it, with a key-encryption key.
+func clientsFile(t *testing.T, content string) map[string]string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "clients.json")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"OIDC_CLIENTS_FILE": p, "OIDC_KEY_ENCRYPTION_KEY": kek}
+}
+
+func TestOIDCIsOffByDefault(t *testing.T) {
+	c, err := load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := auth.Defaults()
+	if c.ClientsFile != "" || c.Apps != nil || c.KeyEncryptionKey != "" {
+		t.Errorf("clients %q %v, key set %v", c.ClientsFile, c.Apps, c.KeyEncryptionKey != "")
+	}
+	if c.KeyRotation != d.KeyRotation || c.AccessTokenTTL != d.AccessTokenTTL || c.IDTokenTTL != d.IDTokenTTL || c.RefreshTokenTTL != d.RefreshTokenTTL {
+		t.Errorf("lives %v %v %v %v, want auth.Defaults()", c.KeyRotation, c.AccessTokenTTL, c.IDTokenTTL, c.RefreshTokenTTL)
+	}
+}
+
+func TestReadsTheClientsFile(t *testing.T) {
+	vars := clientsFile(t, clientsJSON)
+	vars["OIDC_KEY_ROTATION"] = "168h"
+	vars["OIDC_ACCESS_TOKEN_TTL"] = "5m"
+	vars["OIDC_ID_TOKEN_TTL"] = "30m"
+	vars["OIDC_REFRESH_TOKEN_TTL"] = "24h"
+	c, err := load(vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ClientsFile != vars["OIDC_CLIENTS_FILE"] || c.KeyEncryptionKey != kek || len(c.Apps) != 2 {
+		t.Fatalf("file %q, key %v, apps %+v", c.ClientsFile, c.KeyEncryptionKey == kek, c.Apps)
+	}
+	g, cli := c.Apps[0], c.Apps[1]
+	// Checked and normalised by auth.CheckApps: the secret only as a hash.
+	if g.ID != "grafana" || !g.SkipConsent || g.Secret != "" || !g.CheckSecret(clientSecret) || g.IDTokenAlg != auth.AlgES256 || len(g.Scopes) != 4 {
+		t.Errorf("grafana: %+v", g)
+	}
+	if !cli.Public || !cli.MatchRedirect("http://127.0.0.1:4242/callback") || cli.IDTokenAlg != auth.AlgRS256 || cli.Allows("email") {
+		t.Errorf("cli: %+v", cli)
+	}
+	if c.KeyRotation != 168*time.Hour || c.AccessTokenTTL != 5*time.Minute || c.IDTokenTTL != 30*time.Minute || c.RefreshTokenTTL != 24*time.Hour {
+		t.Errorf("lives %v %v %v %v", c.KeyRotation, c.AccessTokenTTL, c.IDTokenTTL, c.RefreshTokenTTL)
+	}
+}
+
+// A bad clients file stops the start with one line naming the variable,
+// the file, the client and the field.
+func TestRejectsABadClientsFileInOneLine(t *testing.T) {
+	for _, tc := range []struct{ name, content, want string }{
+		{"a rule of auth.CheckApps",
+			strings.Replace(clientsJSON, `"https://grafana.example.com/login"]`, `"https://grafana.example.com/login", "https://x/cb#frag"]`, 1),
+			`client "grafana": post_logout_redirect_uris[1]: "https://x/cb#frag" must not have a fragment`},
+		{"an unknown field",
+			strings.Replace(clientsJSON, `"post_logout_redirect_uris"`, `"post_logout_redirect_uri"`, 1),
+			`client "grafana": post_logout_redirect_uri: is not a field of a client (id, name, secret, secret_sha256, public, redirect_uris, post_logout_redirect_uris, skip_consent, scopes, id_token_signed_response_alg)`},
+		{"a field in another case",
+			strings.Replace(clientsJSON, `"public"`, `"Public"`, 1),
+			`client "cli": Public: is not a field of a client (id, name, secret, secret_sha256, public, redirect_uris, post_logout_redirect_uris, skip_consent, scopes, id_token_signed_response_alg)`},
+		{"a field twice",
+			strings.Replace(clientsJSON, `"skip_consent": true`, `"skip_consent": true, "secret": "another"`, 1),
+			`clients[0]: secret: appears twice`},
+		{"a wrong type",
+			strings.Replace(clientsJSON, `"public": true`, `"public": "yes"`, 1),
+			`client "cli": public: must be true or false`},
+		{"a secret of the wrong type is not quoted",
+			strings.Replace(clientsJSON, `"`+clientSecret+`"`, `12345678901234567890123456789012345`, 1),
+			`client "grafana": secret: must be a string`},
+		{"a wrong type in a list",
+			strings.Replace(clientsJSON, `"scopes": ["openid", "profile"]`, `"scopes": ["openid", 7]`, 1),
+			`client "cli": scopes[1]: must be a string`},
+		{"an id of the wrong type",
+			strings.Replace(clientsJSON, `"id": "cli"`, `"id": 7`, 1),
+			`clients[1]: id: must be a string`},
+		{"a client that is not an object", `[` + clientsJSON[1:len(clientsJSON)-1] + `, "x"]`,
+			`clients[2]: must be a JSON object`},
+		{"a client that is null", `[` + clientsJSON[1:len(clientsJSON)-1] + `, null]`,
+			`clients[2]: must be a JSON object`},
+		{"not JSON", "[\n  {\"id\": \"grafana\",}\n]",
+			`is not valid JSON: line 2, column 20: invalid character '}' at start of string (expecting '"')`},
+		{"cut short", `[{"id": "grafana"`, `is not valid JSON: it ends too soon`},
+		{"empty", ``, `is not valid JSON: it ends too soon`},
+		{"not a list", `{"id": "grafana"}`,
+			`must be a JSON list of clients: [{"id": …, "name": …, "redirect_uris": […]}, …]`},
+		{"two values", `[] []`, `holds more than one JSON value; put every client in one list`},
+		{"no clients", `[]`, `lists no clients (leave OIDC_CLIENTS_FILE unset to turn the OpenID Connect provider off)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := clientsFile(t, tc.content)
+			_, err := load(vars)
+			want := "OIDC_CLIENTS_FILE " + vars["OIDC_CLIENTS_FILE"] + ": " + tc.want
+			if err == nil || err.Error() != want {
+				t.Fatalf("got  %v\nwant %s", err, want)
+			}
+			if strings.Contains(err.Error(), clientSecret) || strings.Contains(err.Error(), "1234567890") {
+				t.Errorf("the error shows a secret: %v", err)
+			}
+		})
+	}
+	_, err := load(map[string]string{"OIDC_CLIENTS_FILE": filepath.Join(t.TempDir(), "missing.json"), "OIDC_KEY_ENCRYPTION_KEY": kek})
+	if err == nil || !strings.HasPrefix(err.Error(), "OIDC_CLIENTS_FILE cannot be read: ") {
+		t.Errorf("a missing file: %v", err)
+	}
+}
+
+func TestKeyEncryptionKey(t *testing.T) {
+	withFile := clientsFile(t, clientsJSON)
+	keyFile := filepath.Join(t.TempDir(), "kek")
+	if err := os.WriteFile(keyFile, []byte(kek+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		vars    map[string]string
+		wantErr string
+	}{
+		{"required with clients", map[string]string{"OIDC_CLIENTS_FILE": withFile["OIDC_CLIENTS_FILE"]},
+			"OIDC_KEY_ENCRYPTION_KEY is required when OIDC_CLIENTS_FILE is set"},
+		{"too short", map[string]string{"OIDC_CLIENTS_FILE": withFile["OIDC_CLIENTS_FILE"], "OIDC_KEY_ENCRYPTION_KEY": kek[:31]},
+			"OIDC_KEY_ENCRYPTION_KEY must be at least 32 characters (e.g. `openssl rand -base64 32`), got 31"},
+		{"too short without clients", map[string]string{"OIDC_KEY_ENCRYPTION_KEY": kek[:31]},
+			"OIDC_KEY_ENCRYPTION_KEY must be at least 32 characters"},
+		{"the server secret again", map[string]string{"OIDC_CLIENTS_FILE": withFile["OIDC_CLIENTS_FILE"], "OIDC_KEY_ENCRYPTION_KEY": kek, "SERVER_SECRET": kek},
+			"OIDC_KEY_ENCRYPTION_KEY must differ from SERVER_SECRET"},
+		{"from a file", map[string]string{"OIDC_CLIENTS_FILE": withFile["OIDC_CLIENTS_FILE"], "OIDC_KEY_ENCRYPTION_KEY_FILE": keyFile}, ""},
+		{"not needed without clients", nil, ""},
+	} {
+		c, err := load(tc.vars)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.wantErr == "" && tc.vars != nil && c.KeyEncryptionKey != kek:
+			t.Errorf("%s: key not read", tc.name)
+		case tc.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.wantErr)):
+			t.Errorf("%s: got %v, want %q", tc.name, err, tc.wantErr)
+		case err != nil && strings.Contains(err.Error(), kek[:31]):
+			t.Errorf("%s: the error shows the key: %v", tc.name, err)
+		}
+	}
+}
+
+func TestRejectsBadOIDCLives(t *testing.T) {
+	for _, tc := range []struct{ name, value, want string }{
+		{"OIDC_KEY_ROTATION", "1m", "OIDC_KEY_ROTATION must be at least 1h, got 1m"},
+		{"OIDC_KEY_ROTATION", "30d", `OIDC_KEY_ROTATION must be a positive duration such as 10m or 24h, got "30d"`},
+		{"OIDC_ACCESS_TOKEN_TTL", "-5m", `OIDC_ACCESS_TOKEN_TTL must be a positive duration such as 10m or 24h, got "-5m"`},
+		{"OIDC_ID_TOKEN_TTL", "soon", `OIDC_ID_TOKEN_TTL must be a positive duration such as 10m or 24h, got "soon"`},
+		{"OIDC_REFRESH_TOKEN_TTL", "0", `OIDC_REFRESH_TOKEN_TTL must be a positive duration such as 10m or 24h, got "0"`},
+	} {
+		_, err := load(map[string]string{tc.name: tc.value})
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s=%s: got %v, want %s", tc.name, tc.value, err, tc.want)
+		}
+	}
+}
