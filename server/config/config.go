@@ -101,6 +101,11 @@ type Config struct {
 // Secure reports whether cookies must be Secure (and use the __Host- prefix).
 func (c *Config) Secure() bool { return c.PublicURL.Scheme == "https" }
 
+// Issuer is the OpenID Connect issuer: PUBLIC_URL as Origin writes it (no
+// trailing slash, no default port), the one string every token's iss and
+// the discovery document carry, and apps compare exactly.
+func (c *Config) Issuer() string { return c.Origin }
+
 // Load reads the configuration through getenv (os.Getenv in production).
 // Any variable NAME may instead be given as NAME_FILE, the path of a file
 // holding the value, which is how container secrets arrive.

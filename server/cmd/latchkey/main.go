@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -24,17 +25,10 @@ func main() {
 		fail("configuration: %v", err)
 	}
 	if len(os.Args) > 1 {
-		switch os.Args[1] {
-		case "healthcheck":
-			// For container health checks: the distroless image has no shell
-			// or curl, so the binary asks its own /healthz.
-			if err := healthcheck(cfg.ListenAddr); err != nil {
-				fail("healthcheck: %v", err)
-			}
-			return
-		default:
-			fail("unknown command %q (the only command is healthcheck)", os.Args[1])
+		if err := command(os.Args[1], cfg, os.Stdout); err != nil {
+			fail("%v", err)
 		}
+		return
 	}
 	log := boot.NewLogger(cfg)
 	redisstore.RouteLogs(log)
@@ -42,6 +36,25 @@ func main() {
 	defer stop()
 	if err := boot.Run(ctx, cfg, log); err != nil {
 		fail("%v", err)
+	}
+}
+
+// command runs one of the binary's commands, with the configuration the
+// server would use (checked the same way, without opening any store).
+func command(name string, cfg *config.Config, stdout io.Writer) error {
+	switch name {
+	case "healthcheck":
+		// For container health checks: the distroless image has no shell
+		// or curl, so the binary asks its own /healthz.
+		if err := healthcheck(cfg.ListenAddr); err != nil {
+			return fmt.Errorf("healthcheck: %w", err)
+		}
+		return nil
+	case "clients":
+		// What an app's settings need: endpoints and clients.
+		return printClients(stdout, cfg)
+	default:
+		return fmt.Errorf("unknown command %q (the commands are healthcheck and clients)", name)
 	}
 }
 
