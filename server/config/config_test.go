@@ -371,3 +371,24 @@ func TestRejectsBadOIDCLives(t *testing.T) {
 		}
 	}
 }
+
+// The README's example clients file must be one the server accepts.
+func TestTheREADMEsClientsFileLoads(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "\n### Clients file\n")
+	_, example, ok := strings.Cut(section, "\n```json\n")
+	example, _, ok2 := strings.Cut(example, "\n```\n")
+	if !ok || !ok2 {
+		t.Fatal("the README has no JSON example under \"### Clients file\"")
+	}
+	c, err := load(clientsFile(t, example))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Apps) != 2 || c.Apps[0].Public || !c.Apps[1].Public {
+		t.Errorf("want one confidential and one public client: %+v", c.Apps)
+	}
+}
