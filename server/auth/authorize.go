@@ -307,8 +307,8 @@ type codeState struct {
 	PasskeyUID string    `json:"passkey,omitempty"`
 	// Claims is the user as the sign-in found them: the code's tokens
 	// describe them without reading the user again.
-	Claims userClaims `json:"claims"`
-	Expires    time.Time `json:"expires"`
+	Claims  userClaims `json:"claims"`
+	Expires time.Time  `json:"expires"`
 }
 
 // userClaims is what an app may learn of a user.
@@ -329,7 +329,7 @@ func (c userClaims) user(id int64) *User {
 func (s *Service) IssueCode(ctx context.Context, r *AuthRequest, sess *Session, u *User) (string, error) {
 	code := randomID(32)
 	st := codeState{AuthRequest: *r, UserID: sess.UserID, AuthTime: sess.AuthenticatedAt, AMR: AMR(sess), PasskeyUID: sess.PasskeyUID,
-		Claims: userClaims{UID: u.UID, Username: u.Username, DisplayName: u.DisplayName, Email: u.Email, EmailVerifiedAt: u.EmailVerifiedAt},
+		Claims:  userClaims{UID: u.UID, Username: u.Username, DisplayName: u.DisplayName, Email: u.Email, EmailVerifiedAt: u.EmailVerifiedAt},
 		Expires: s.opts.Now().Add(s.opts.CodeTTL)}
 	st.Binding = ""
 	b, err := json.Marshal(st)

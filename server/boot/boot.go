@@ -17,6 +17,7 @@ import (
 	"github.com/latchkey/latchkey/server/config"
 	"github.com/latchkey/latchkey/server/httpapi"
 	"github.com/latchkey/latchkey/server/mail"
+	"github.com/latchkey/latchkey/server/openid"
 	"github.com/latchkey/latchkey/server/pwa"
 	"github.com/latchkey/latchkey/server/store/bunstore"
 	"github.com/latchkey/latchkey/server/store/memstore"
@@ -88,6 +89,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Instance
 		log.Warn("no SMTP_URL: login links are written to this log instead of being emailed (development mode)")
 	}
 
+	var grants auth.GrantStore
+	if len(cfg.Apps) > 0 {
+		grants = db
+	}
 	in.Auth, err = auth.New(in.Users, in.Challenges, in.Sessions, auth.Options{
 		Origin:            cfg.Origin,
 		RPID:              cfg.RPID,
@@ -101,6 +106,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Instance
 
 		EnumerationProtection: cfg.EnumerationProtection,
 		Secret:                []byte(cfg.ServerSecret),
+
+		Apps:             cfg.Apps,
+		Grants:           grants,
+		KeyEncryptionKey: []byte(cfg.KeyEncryptionKey),
+		KeyRotation:      cfg.KeyRotation,
+		AccessTokenTTL:   cfg.AccessTokenTTL,
+		IDTokenTTL:       cfg.IDTokenTTL,
+		RefreshTokenTTL:  cfg.RefreshTokenTTL,
 
 		Mailer: mailer,
 		Logger: log,
@@ -119,6 +132,28 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Instance
 		log.Warn("app.wasm had no up-to-date precompressed files; compressed it at a lower level now (run `make wasm` for the smallest download)")
 	}
 
+	limiter := rateLimiter(cfg, in.Limiter, log)
+	var provider http.Handler
+	if len(cfg.Apps) > 0 {
+		var throttle *auth.Throttle
+		if limiter != nil {
+			throttle = auth.NewThrottle(limiter, cfg.RateLimits, log)
+		}
+		provider, err = openid.New(openid.Options{
+			Issuer:        cfg.Issuer(),
+			Auth:          in.Auth,
+			Throttle:      throttle,
+			ClientIP:      func(r *http.Request) string { return httpapi.ClientIP(r, cfg.TrustedProxies) },
+			SessionCookie: httpapi.SessionCookieName(cfg.Secure()),
+			Secure:        cfg.Secure(),
+			Logger:        log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		log.Info("OpenID Connect provider ready", "issuer", cfg.Issuer(), "clients", len(cfg.Apps))
+	}
+
 	in.Handler = httpapi.New(httpapi.Options{
 		Logger:         log,
 		Origin:         cfg.Origin,
@@ -126,9 +161,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Instance
 		TrustedProxies: cfg.TrustedProxies,
 		PWA:            app,
 		Auth:           in.Auth,
-		Limiter:        rateLimiter(cfg, in.Limiter, log),
+		Limiter:        limiter,
 		Limits:         cfg.RateLimits,
 		RememberFor:    cfg.RememberFor,
+		OIDC:           provider,
 		Ready: []httpapi.Check{
 			{Name: "database", Ping: in.Users.Ping},
 			{Name: "challenges", Ping: in.Challenges.Ping},
@@ -178,6 +214,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
 	go in.Auth.SweepUnprovenEmails(sweepCtx, time.Hour)
+	go in.Auth.SweepGrants(sweepCtx, time.Hour)
 
 	select {
 	case err := <-errc:

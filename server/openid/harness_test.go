@@ -452,4 +452,3 @@ func str(v any) string {
 	s, _ := v.(string)
 	return s
 }
-

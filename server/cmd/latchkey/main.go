@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -32,6 +33,9 @@ func main() {
 	}
 	log := boot.NewLogger(cfg)
 	redisstore.RouteLogs(log)
+	// zitadel/oidc logs through slog's default logger: make it ours, so
+	// its lines have our format and level.
+	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := boot.Run(ctx, cfg, log); err != nil {
