@@ -80,6 +80,12 @@ func newInstance(t testing.TB, s teststores.Stores, clock *testclock.Clock, muta
 
 func startInstance(t testing.TB, s teststores.Stores, clock *testclock.Clock, srv *httptest.Server, origin string, mutate ...func(*auth.Options)) *instance {
 	t.Helper()
+	return startLimited(t, s, clock, srv, origin, nil, mutate...)
+}
+
+// startLimited is startInstance with rate limits other than the defaults.
+func startLimited(t testing.TB, s teststores.Stores, clock *testclock.Clock, srv *httptest.Server, origin string, limits auth.Limits, mutate ...func(*auth.Options)) *instance {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	grants, ok := s.Users.(auth.GrantStore)
 	if !ok {
@@ -98,7 +104,7 @@ func startInstance(t testing.TB, s teststores.Stores, clock *testclock.Clock, sr
 	}
 	prov, err := openid.New(openid.Options{
 		Issuer: origin, Auth: svc, Logger: log, SessionCookie: httpapi.SessionCookieName(false),
-		Throttle: auth.NewThrottle(s.Limiter, nil, log),
+		Throttle: auth.NewThrottle(s.Limiter, limits, log),
 	})
 	if err != nil {
 		t.Fatal(err)

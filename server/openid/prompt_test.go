@@ -427,3 +427,45 @@ func TestDeletingAPasskeyRevokesItsGrants(t *testing.T) {
 		}
 	})
 }
+
+// Authorization requests are limited per address, token requests per
+// app; both answer 429, a page for the person and an OAuth error for the
+// app's server.
+func TestRateLimits(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s teststores.Stores) {
+		srv := httptest.NewUnstartedServer(nil)
+		origin := "http://localhost:" + strings.TrimPrefix(srv.Listener.Addr().String(), "127.0.0.1:")
+		in := startLimited(t, s, newClock(), srv, origin, auth.Limits{
+			auth.LimitAuthorizeIP: {Events: 3, Per: time.Hour, Burst: 3},
+			auth.LimitTokenApp:    {Events: 2, Per: time.Hour, Burst: 2},
+		})
+		p := newPerson(t, in, "walt")
+		var codes []string
+		var reqs []*authRequest
+		for range 3 {
+			r := newRequest("first", firstRedir, "openid")
+			codes = append(codes, p.signIn(t, in, r).Get("code"))
+			reqs = append(reqs, r)
+		}
+		resp := p.get(t, newRequest("first", firstRedir, "openid").url(in))
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || resp.Header.Get("Location") != "" {
+			t.Errorf("fourth authorization: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		for i := range 2 {
+			if tr := redeem(t, in, "first", firstSecret, reqs[i], codes[i]); tr.Status != 200 {
+				t.Fatalf("redemption %d: %+v", i, tr)
+			}
+		}
+		tr := redeem(t, in, "first", firstSecret, reqs[2], codes[2])
+		if tr.Status != http.StatusTooManyRequests || tr.Error != "temporarily_unavailable" {
+			t.Errorf("third token request: %+v", tr)
+		}
+		// Another app has its own allowance; a wrong secret is not counted.
+		for range 3 {
+			redeem(t, in, "web", "wrong-"+webSecret, reqs[0], "x")
+		}
+		if tr := redeem(t, in, "web", webSecret, reqs[0], "not-a-code"); tr.Error != "invalid_grant" {
+			t.Errorf("another app after the first's limit: %+v", tr)
+		}
+	})
+}

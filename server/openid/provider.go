@@ -2,10 +2,13 @@ package openid
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,7 +61,14 @@ func New(opts Options) (*Provider, error) {
 		opts.Logger = slog.Default()
 	}
 	if opts.ClientIP == nil {
-		opts.ClientIP = func(r *http.Request) string { return r.RemoteAddr }
+		// Without trusted proxies: the peer's address, without its port.
+		opts.ClientIP = func(r *http.Request) string {
+			host, _, err := net.SplitHostPort(r.RemoteAddr)
+			if err != nil {
+				return r.RemoteAddr
+			}
+			return host
+		}
 	}
 	issuer := strings.TrimSuffix(opts.Issuer, "/")
 	u, err := url.Parse(issuer)
@@ -112,6 +122,10 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if p.opts.Throttle != nil {
 			if err := p.opts.Throttle.Allow(r.Context(), auth.ActionAuthorize, p.opts.ClientIP(r), ""); err != nil {
+				var ra auth.RetryAfter
+				if errors.As(err, &ra) {
+					w.Header().Set("Retry-After", strconv.Itoa(ra.Seconds()))
+				}
 				p.page(w, r, statusOf(err), errPageMessage(err))
 				return
 			}
@@ -124,10 +138,6 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case shared.OIDCUserinfo:
 		w = &bearerChallenge{ResponseWriter: w}
-	case "/healthz", "/ready":
-		// The library's own probes: Latchkey has /healthz and /readyz.
-		http.NotFound(w, r)
-		return
 	}
 	p.lib.ServeHTTP(w, r)
 }
