@@ -404,3 +404,40 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 		}
 	})
 }
+
+// Nothing secret reaches the log: not a code, a token, a client secret or
+// a PKCE verifier. (A sign-in's id may: it is in the consent API's path,
+// and works only with the cookie of the browser that began the sign-in.)
+func TestNoSecretsInLogs(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s teststores.Stores) {
+		logs := captureLogs(t)
+		in := newInstance(t, s, newClock())
+		p := newPerson(t, in, "xena")
+		var secrets []string
+		r := newRequest("web", webRedirect, "openid profile email offline_access")
+		loc := location(t, p.get(t, r.url(in)))
+		id := loc.Query().Get(shared.QueryAuthorize)
+		back := location(t, p.get(t, in.URL+p.consent(t, in, id, true)))
+		code := back.Query().Get("code")
+		tr := redeem(t, in, "web", webSecret, r, code)
+		userinfo(t, in, tr.AccessToken)
+		rt := refresh(t, in, "web", webSecret, tr.RefreshToken)
+		refresh(t, in, "web", webSecret, tr.RefreshToken) // a replay, logged as a warning
+		again := redeem(t, in, "web", webSecret, r, code) // a replay too
+		redeem(t, in, "web", webSecret+"x", r, code)      // a wrong secret
+		secrets = append(secrets, code, tr.AccessToken, tr.RefreshToken, tr.IDToken, rt.AccessToken, rt.RefreshToken,
+			webSecret, r.verifier, challenge(r.verifier), r.nonce, r.state)
+		if again.Error == "" {
+			t.Fatal("the replay succeeded")
+		}
+		out := logs.String()
+		if !strings.Contains(out, "authorization code replayed") || !strings.Contains(out, "refresh token replayed") {
+			t.Fatalf("the log lacks the replays; is it captured?\n%s", out)
+		}
+		for i, sec := range secrets {
+			if sec != "" && strings.Contains(out, sec) {
+				t.Errorf("the log holds a secret %.12s… (#%d)", sec, i)
+			}
+		}
+	})
+}

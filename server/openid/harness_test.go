@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,7 +87,11 @@ func startInstance(t testing.TB, s teststores.Stores, clock *testclock.Clock, sr
 // startLimited is startInstance with rate limits other than the defaults.
 func startLimited(t testing.TB, s teststores.Stores, clock *testclock.Clock, srv *httptest.Server, origin string, limits auth.Limits, mutate ...func(*auth.Options)) *instance {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var out io.Writer = io.Discard
+	if logs, ok := logSink(t); ok {
+		out = logs
+	}
+	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	grants, ok := s.Users.(auth.GrantStore)
 	if !ok {
 		t.Fatalf("%T is not a GrantStore", s.Users)
@@ -457,4 +462,40 @@ func str(v any) string {
 	}
 	s, _ := v.(string)
 	return s
+}
+
+// logSinks lets a test read every line its instances log.
+var logSinks sync.Map // testing.TB -> *syncBuffer
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func logSink(t testing.TB) (*syncBuffer, bool) {
+	v, ok := logSinks.Load(t)
+	if !ok {
+		return nil, false
+	}
+	return v.(*syncBuffer), true
+}
+
+// captureLogs makes t's instances log into the returned buffer, at debug.
+func captureLogs(t testing.TB) *syncBuffer {
+	b := &syncBuffer{}
+	logSinks.Store(t, b)
+	t.Cleanup(func() { logSinks.Delete(t) })
+	return b
 }
