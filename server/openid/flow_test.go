@@ -57,6 +57,9 @@ func TestCodeFlow(t *testing.T) {
 		if tr.RefreshToken != "" {
 			t.Error("a refresh token without offline_access")
 		}
+		if tr.ExpiresIn != 600 || tr.Scope != "openid profile email" {
+			t.Errorf("expires_in %d, scope %q", tr.ExpiresIn, tr.Scope)
+		}
 		if tr.header.Get("Cache-Control") != "no-store" {
 			t.Errorf("Cache-Control %q", tr.header.Get("Cache-Control"))
 		}

@@ -73,7 +73,7 @@ func (p *Provider) tokenResponse(ctx context.Context, app *auth.App, t *auth.Tok
 		AccessToken:  t.AccessToken,
 		TokenType:    oidc.BearerToken,
 		RefreshToken: t.RefreshToken,
-		ExpiresIn:    uint64(time.Until(t.AccessExpiresAt).Round(time.Second).Seconds()),
+		ExpiresIn:    uint64(t.AccessExpiresAt.Sub(p.auth.Now()).Round(time.Second).Seconds()),
 		IDToken:      idToken,
 		Scope:        t.Scopes,
 	})
