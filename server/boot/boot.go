@@ -151,6 +151,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Instance
 		if err != nil {
 			return nil, err
 		}
+		// The signing keys are made (or opened) now: a key-encryption key
+		// that does not open the stored ones stops the start, not a sign-in.
+		if _, err := in.Auth.PublicKeys(openCtx); err != nil {
+			return nil, fmt.Errorf("OpenID Connect signing keys: %w", err)
+		}
 		log.Info("OpenID Connect provider ready", "issuer", cfg.Issuer(), "clients", len(cfg.Apps))
 	}
 

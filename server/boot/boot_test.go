@@ -83,3 +83,46 @@ func TestRateLimitsFromTheConfiguration(t *testing.T) {
 		}
 	}
 }
+
+// With clients configured the provider serves discovery; a key-encryption
+// key that does not open the stored signing keys stops the start.
+func TestOpenIDProvider(t *testing.T) {
+	web := t.TempDir()
+	if err := os.WriteFile(filepath.Join(web, "app.wasm"), []byte("\x00asm\x01\x00\x00\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	clients := filepath.Join(t.TempDir(), "clients.json")
+	err := os.WriteFile(clients, []byte(`[{"id": "app", "name": "App", "secret": "0123456789abcdef0123456789abcdef",
+		"redirect_uris": ["https://app.example/cb"]}]`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	open := func(key string) (*Instance, error) {
+		env := map[string]string{"DATA_DIR": data, "WEB_DIR": web, "PUBLIC_URL": "http://localhost:8080",
+			"OIDC_CLIENTS_FILE": clients, "OIDC_KEY_ENCRYPTION_KEY": key}
+		cfg, err := config.Load(func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
+	in, err := open("the-first-key-encryption-key-0123456789")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	in.Handler.ServeHTTP(rec, httptest.NewRequest("GET", shared.OIDCDiscovery, nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"issuer":"http://localhost:8080"`) {
+		t.Errorf("discovery: %d %s", rec.Code, rec.Body)
+	}
+	in.Close()
+
+	in, err = open("another-key-encryption-key-0123456789ab")
+	if err == nil || !strings.Contains(err.Error(), "OIDC_KEY_ENCRYPTION_KEY") {
+		t.Errorf("another key: %v, %v; want an error naming OIDC_KEY_ENCRYPTION_KEY", in, err)
+	}
+	if in != nil {
+		in.Close()
+	}
+}
