@@ -205,12 +205,17 @@ func (s *Service) NextStep(ctx context.Context, r *AuthRequest, app *App, sess *
 
 // needsLogin: no session, or one older than the app accepts. A login
 // asked for with prompt=login must come after the request did: a session
-// from the same instant is the one the request found.
+// from the same instant is the one the request found. A login after the
+// request meets max_age as well, however long the browser then takes to
+// come back: otherwise max_age=0 (which the library also makes of
+// prompt=login) could never be met.
 func (s *Service) needsLogin(r *AuthRequest, sess *Session) bool {
 	switch {
 	case sess == nil:
 		return true
-	case r.PromptLogin && !sess.AuthenticatedAt.After(r.CreatedAt):
+	case sess.AuthenticatedAt.After(r.CreatedAt):
+		return false
+	case r.PromptLogin:
 		return true
 	case r.MaxAge != nil && s.opts.Now().Sub(sess.AuthenticatedAt) > *r.MaxAge:
 		return true

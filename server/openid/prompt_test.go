@@ -69,6 +69,10 @@ func TestFreshLogin(t *testing.T) {
 		}
 		in.Clock.Advance(time.Second)
 		p.login(t)
+		loginAt := in.Clock.Now()
+		// The browser comes back a moment after the login, as a real one
+		// does. (The library turns prompt=login into max_age=0 too.)
+		in.Clock.Advance(time.Second)
 		back := location(t, p.get(t, in.URL+shared.AuthorizeResume+"?id="+id))
 		if back.Host != "first.example" {
 			t.Fatalf("after the new login: %s", back)
@@ -82,8 +86,8 @@ func TestFreshLogin(t *testing.T) {
 			AuthTime int64 `json:"auth_time"`
 		}
 		_ = tok.Claims(&c)
-		if c.AuthTime != in.Clock.Now().Unix() {
-			t.Errorf("auth_time %d, want the new login's %d", c.AuthTime, in.Clock.Now().Unix())
+		if c.AuthTime != loginAt.Unix() {
+			t.Errorf("auth_time %d, want the new login's %d", c.AuthTime, loginAt.Unix())
 		}
 
 		// max_age: a login 10 minutes old is too old for 300 seconds.
@@ -96,6 +100,20 @@ func TestFreshLogin(t *testing.T) {
 		r.extra = url.Values{"max_age": {"3600"}}
 		if loc := location(t, p.get(t, r.url(in))); loc.Host != "first.example" {
 			t.Errorf("max_age met went to %s", loc)
+		}
+		// max_age=0: the login made for this sign-in meets it, however
+		// long the browser takes to come back.
+		r = newRequest("first", firstRedir, "openid")
+		r.extra = url.Values{"max_age": {"0"}}
+		loc = location(t, p.get(t, r.url(in)))
+		if loc.Path != shared.PageLogin {
+			t.Fatalf("max_age=0 went to %s", loc)
+		}
+		in.Clock.Advance(time.Second)
+		p.login(t)
+		in.Clock.Advance(time.Second)
+		if back := location(t, p.get(t, in.URL+shared.AuthorizeResume+"?id="+loc.Query().Get(shared.QueryAuthorize))); back.Host != "first.example" {
+			t.Errorf("max_age=0, after the new login: %s", back)
 		}
 	})
 }
