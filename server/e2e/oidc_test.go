@@ -61,8 +61,15 @@ func oidcInTheBrowser(t *testing.T, env map[string]string) {
 	rp.start(t, in.URL)
 	page := newBrowser(t)
 	authID := page.authenticator(true)
+	// Each step goes on from where the last left the person; after a
+	// failure the rest would only wait out their timeouts.
+	step := func(name string, f func(t *testing.T)) {
+		if !t.Failed() {
+			t.Run(name, f)
+		}
+	}
 
-	t.Run("sign up through the app, consent, and the app verifies who it is", func(t *testing.T) {
+	step("sign up through the app, consent, and the app verifies who it is", func(t *testing.T) {
 		b := page.on(t)
 		mark := rp.mark()
 		b.do(60*time.Second,
@@ -98,12 +105,12 @@ func oidcInTheBrowser(t *testing.T, env map[string]string) {
 		if strings.Join(got.AMR, " ") != "pop mfa" {
 			t.Errorf("amr %v after a passkey sign-up with user verification", got.AMR)
 		}
-		if shown := b.text("#rp-user"); shown != "alice" {
+		if shown := shown(b, "#rp-user"); shown != "alice" {
 			t.Errorf("the app's page shows %q", shown)
 		}
 	})
 
-	t.Run("a second sign-in skips consent", func(t *testing.T) {
+	step("a second sign-in skips consent", func(t *testing.T) {
 		b := page.on(t)
 		mark, since := rp.mark(), b.lastEntry()
 		b.do(60*time.Second, chromedp.Navigate(rp.url+"/start"), rp.landed(mark))
@@ -113,7 +120,7 @@ func oidcInTheBrowser(t *testing.T, env map[string]string) {
 		b.onlyAt(rp.url, since)
 	})
 
-	t.Run("account lists the app", func(t *testing.T) {
+	step("account lists the app", func(t *testing.T) {
 		b := page.on(t)
 		b.do(60*time.Second,
 			chromedp.Navigate(in.URL+"/account"),
@@ -123,7 +130,7 @@ func oidcInTheBrowser(t *testing.T, env map[string]string) {
 		)
 	})
 
-	t.Run("prompt=none with a session, then without", func(t *testing.T) {
+	step("prompt=none with a session, then without", func(t *testing.T) {
 		b := page.on(t)
 		mark, since := rp.mark(), b.lastEntry()
 		b.do(60*time.Second, chromedp.Navigate(rp.url+"/start?prompt=none"), rp.landed(mark))
@@ -140,13 +147,13 @@ func oidcInTheBrowser(t *testing.T, env map[string]string) {
 		if got := rp.outcome(t, mark); got.Error != "login_required" || got.Username != "" {
 			t.Errorf("prompt=none without a session: %+v", got)
 		}
-		if shown := b.text("#rp-error"); shown != "login_required" {
+		if shown := shown(b, "#rp-error"); shown != "login_required" {
 			t.Errorf("the app's page shows %q", shown)
 		}
 		b.onlyAt(rp.url, since)
 	})
 
-	t.Run("not logged in: the login comes back to the app", func(t *testing.T) {
+	step("not logged in: the login comes back to the app", func(t *testing.T) {
 		b := page.on(t)
 		mark := rp.mark()
 		b.do(60*time.Second,
@@ -161,7 +168,7 @@ func oidcInTheBrowser(t *testing.T, env map[string]string) {
 		}
 	})
 
-	t.Run("prompt=login asks for the passkey again", func(t *testing.T) {
+	step("prompt=login asks for the passkey again", func(t *testing.T) {
 		b := page.on(t)
 		mark := rp.mark()
 		b.do(60*time.Second,
@@ -187,7 +194,7 @@ func oidcInTheBrowser(t *testing.T, env map[string]string) {
 		}
 	})
 
-	t.Run("deny sends access_denied to the app", func(t *testing.T) {
+	step("deny sends access_denied to the app", func(t *testing.T) {
 		b := page.on(t)
 		mark := rp.mark()
 		// offline_access was never allowed: consent is asked again.
@@ -201,12 +208,12 @@ func oidcInTheBrowser(t *testing.T, env map[string]string) {
 		if got := rp.outcome(t, mark); got.Error != "access_denied" || got.Username != "" {
 			t.Errorf("after Deny: %+v", got)
 		}
-		if shown := b.text("#rp-error"); shown != "access_denied" {
+		if shown := shown(b, "#rp-error"); shown != "access_denied" {
 			t.Errorf("the app's page shows %q", shown)
 		}
 	})
 
-	t.Run("remove access forgets the consent", func(t *testing.T) {
+	step("remove access forgets the consent", func(t *testing.T) {
 		b := page.on(t)
 		b.do(60*time.Second,
 			chromedp.Navigate(in.URL+"/account"),
@@ -227,14 +234,21 @@ func oidcInTheBrowser(t *testing.T, env map[string]string) {
 		}
 	})
 
-	t.Run("logout from the app with id_token_hint ends the session at once", func(t *testing.T) {
+	step("logout from the app with id_token_hint ends the session at once", func(t *testing.T) {
 		b := page.on(t)
+		if n := sessionsOf(t, in, "alice"); n != 1 {
+			t.Fatalf("alice has %d sessions before the app's logout", n)
+		}
 		since := b.lastEntry()
 		b.do(60*time.Second,
 			chromedp.Navigate(rp.url+"/logout"),
 			waitText("#rp-bye", "Signed out of the RP"),
 		)
 		b.onlyAt(rp.url, since)
+		// Ended on the server, not only forgotten by the browser.
+		if n := sessionsOf(t, in, "alice"); n != 0 {
+			t.Errorf("alice has %d sessions after the app's logout", n)
+		}
 		b.do(60*time.Second,
 			chromedp.Navigate(in.URL+"/account"),
 			waitText("#login-hello", "Hello, alice"),
@@ -244,7 +258,7 @@ func oidcInTheBrowser(t *testing.T, env map[string]string) {
 		}
 	})
 
-	t.Run("logout from the app without a hint asks first", func(t *testing.T) {
+	step("logout from the app without a hint asks first", func(t *testing.T) {
 		b := page.on(t)
 		b.do(60*time.Second,
 			chromedp.Click(chromedp.CSS("#login-device")),
@@ -269,6 +283,28 @@ func oidcInTheBrowser(t *testing.T, env map[string]string) {
 	if p := page.Problems("/api/login/remembered"); len(p) > 0 {
 		t.Errorf("the pages logged problems: %v", p)
 	}
+}
+
+// shown is the text of the element matching sel on the page as it is, ""
+// when there is none: the page has loaded, there is nothing to wait for.
+func shown(b *browser, sel string) string {
+	b.t.Helper()
+	return eval[string](b, fmt.Sprintf(`(document.querySelector(%q)||{}).innerText||""`, sel))
+}
+
+// sessionsOf counts the sessions of a user in the instance's store.
+func sessionsOf(t *testing.T, in *instance, username string) int {
+	t.Helper()
+	ctx := context.Background()
+	u, err := in.Users.UserByUsername(ctx, username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := in.Sessions.ListByUser(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(all)
 }
 
 // The relying party's client as the clients file declares it.
