@@ -105,8 +105,8 @@ func oidcInTheBrowser(t *testing.T, env map[string]string) {
 		if strings.Join(got.AMR, " ") != "pop mfa" {
 			t.Errorf("amr %v after a passkey sign-up with user verification", got.AMR)
 		}
-		if shown := shown(b, "#rp-user"); shown != "alice" {
-			t.Errorf("the app's page shows %q", shown)
+		if onPage := shown(b, "#rp-user"); onPage != "alice" {
+			t.Errorf("the app's page shows %q", onPage)
 		}
 	})
 
@@ -147,8 +147,8 @@ func oidcInTheBrowser(t *testing.T, env map[string]string) {
 		if got := rp.outcome(t, mark); got.Error != "login_required" || got.Username != "" {
 			t.Errorf("prompt=none without a session: %+v", got)
 		}
-		if shown := shown(b, "#rp-error"); shown != "login_required" {
-			t.Errorf("the app's page shows %q", shown)
+		if onPage := shown(b, "#rp-error"); onPage != "login_required" {
+			t.Errorf("the app's page shows %q", onPage)
 		}
 		b.onlyAt(rp.url, since)
 	})
@@ -208,8 +208,8 @@ func oidcInTheBrowser(t *testing.T, env map[string]string) {
 		if got := rp.outcome(t, mark); got.Error != "access_denied" || got.Username != "" {
 			t.Errorf("after Deny: %+v", got)
 		}
-		if shown := shown(b, "#rp-error"); shown != "access_denied" {
-			t.Errorf("the app's page shows %q", shown)
+		if onPage := shown(b, "#rp-error"); onPage != "access_denied" {
+			t.Errorf("the app's page shows %q", onPage)
 		}
 	})
 
