@@ -1,15 +1,33 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 )
 
+// logOut logs out with the navigation's link. On /account it first lets
+// the page finish loading its lists: a list still being fetched when the
+// session ends gets a 401, which the page handles but the console shows.
 func logOut(b *browser) {
 	b.t.Helper()
 	b.do(30*time.Second,
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			for {
+				settled, err := chromedp.Evaluate[bool](`location.pathname !== "/account" || !!document.querySelector("#apps, #apps-none, #account-error")`)(ctx, t)
+				if err != nil || settled {
+					return err
+				}
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("waiting for /account to load its lists: %w", ctx.Err())
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		}),
 		chromedp.Click(chromedp.CSS("#nav-logout")),
 		chromedp.WaitVisible(chromedp.CSS("#nav-login")),
 		waitText("#toast", "Logged out"),

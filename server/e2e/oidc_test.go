@@ -139,8 +139,7 @@ func oidcInTheBrowser(t *testing.T, env map[string]string) {
 		}
 		b.onlyAt(rp.url, since)
 
-		// Log out once /account has its lists, so none of them sees a 401.
-		b.do(60*time.Second, chromedp.Navigate(in.URL+"/account"), waitText("#apps", rpName))
+		b.do(60*time.Second, chromedp.Navigate(in.URL+"/account"), waitText("#account-username", "alice"))
 		logOut(b)
 		mark, since = rp.mark(), b.lastEntry()
 		b.do(60*time.Second, chromedp.Navigate(rp.url+"/start?prompt=none"), rp.landed(mark))
