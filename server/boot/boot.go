@@ -56,13 +56,17 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Instance
 
 	openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	db, err := bunstore.Open(openCtx, cfg.DatabaseURL, cfg.DataDir)
+	db, err := bunstore.Open(openCtx, cfg.DatabaseURL, cfg.DataDir, bunstore.MaxConns(cfg.DatabaseMaxConns))
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	in.closers = append(in.closers, db.Close)
 	in.Users = db
-	log.Info("database ready", "dialect", db.Dialect())
+	if n := db.MaxConns(); n > 0 {
+		log.Info("database ready", "dialect", db.Dialect(), "max_conns", n)
+	} else {
+		log.Info("database ready", "dialect", db.Dialect())
+	}
 
 	if cfg.RedisURL == "" {
 		mem := memstore.New()

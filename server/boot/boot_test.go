@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/server/config"
+	"github.com/latchkey/latchkey/server/internal/testenv"
+	"github.com/latchkey/latchkey/server/store/bunstore"
 	"github.com/latchkey/latchkey/shared"
 )
 
@@ -124,5 +126,31 @@ func TestOpenIDProvider(t *testing.T) {
 	}
 	if in != nil {
 		in.Close()
+	}
+}
+
+// DATABASE_MAX_CONNS reaches the Postgres pool, and the start says how
+// large the pool is.
+func TestDatabaseMaxConnsBoundsThePoolAndIsLogged(t *testing.T) {
+	web := t.TempDir()
+	if err := os.WriteFile(filepath.Join(web, "app.wasm"), []byte("\x00asm\x01\x00\x00\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"DATABASE_URL": testenv.Postgres(t), "WEB_DIR": web, "DATABASE_MAX_CONNS": "5"}
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	in, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(&logged, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close() })
+	if n := in.Users.(*bunstore.Store).MaxConns(); n != 5 {
+		t.Errorf("pool bound %d, want 5", n)
+	}
+	if !strings.Contains(logged.String(), `msg="database ready" dialect=postgres max_conns=5`) {
+		t.Errorf("the start does not log the pool's size:\n%s", logged.String())
 	}
 }

@@ -36,6 +36,9 @@ type Config struct {
 	// DatabaseURL empty means a SQLite file in DataDir.
 	DatabaseURL string
 	DataDir     string
+	// DatabaseMaxConns bounds the Postgres pool (DATABASE_MAX_CONNS),
+	// bunstore.DefaultMaxConns unless set; SQLite ignores it.
+	DatabaseMaxConns int
 	// RedisURL empty means in-process challenge and session stores.
 	RedisURL    string
 	RedisPrefix string
@@ -116,6 +119,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		ListenAddr:        e.str("LISTEN_ADDR", ":8080"),
 		DatabaseURL:       e.str("DATABASE_URL", ""),
 		DataDir:           e.str("DATA_DIR", "data"),
+		DatabaseMaxConns:  e.count("DATABASE_MAX_CONNS", bunstore.DefaultMaxConns(), maxDatabaseConns),
 		RedisURL:          e.str("REDIS_URL", ""),
 		RedisPrefix:       e.str("REDIS_PREFIX", "latchkey:"),
 		WebDir:            e.str("WEB_DIR", "web"),
@@ -328,6 +332,25 @@ func (e *env) boolean(name string, def bool) bool {
 		e.fail(name, "must be true or false, got %q", v)
 		return def
 	}
+}
+
+// maxDatabaseConns bounds DATABASE_MAX_CONNS: Postgres allows 100
+// connections by default, and a pool far beyond the CPUs' count only slows
+// it down, so more is more likely a typo than a wish.
+const maxDatabaseConns = 1000
+
+// count reads a whole number from 1 to max.
+func (e *env) count(name string, def, max int) int {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		e.fail(name, "must be a whole number from 1 to %d, got %q", max, v)
+		return def
+	}
+	return n
 }
 
 // Bounds of a rate limit: beyond them a value is more likely a typo (1h for

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,6 +27,27 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.ListenAddr != ":8080" || c.DatabaseURL != "" || c.RedisURL != "" || c.CeremonyTTL != 10*time.Minute {
 		t.Errorf("unexpected defaults: %+v", c)
+	}
+}
+
+func TestDatabaseMaxConns(t *testing.T) {
+	c, err := load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := max(4, 4*runtime.GOMAXPROCS(0)); c.DatabaseMaxConns != want {
+		t.Errorf("default DatabaseMaxConns = %d, want %d (4 per CPU, at least 4)", c.DatabaseMaxConns, want)
+	}
+	c, err = load(map[string]string{"DATABASE_MAX_CONNS": " 12 "})
+	if err != nil || c.DatabaseMaxConns != 12 {
+		t.Errorf("DATABASE_MAX_CONNS=12: %v, %v", c, err)
+	}
+	for _, bad := range []string{"0", "-3", "1001", "8.5", "8 conns", "0x10"} {
+		_, err := load(map[string]string{"DATABASE_MAX_CONNS": bad})
+		want := `DATABASE_MAX_CONNS must be a whole number from 1 to 1000, got "` + bad + `"`
+		if err == nil || err.Error() != want {
+			t.Errorf("DATABASE_MAX_CONNS=%s: got %v, want %s", bad, err, want)
+		}
 	}
 }
 
@@ -65,6 +87,7 @@ func TestRejectsBadValuesNamingTheVariable(t *testing.T) {
 		"TRUSTED_PROXIES":            {"TRUSTED_PROXIES": "10.0.0.0/99"},
 		"PROVISIONAL_PASSKEY_PERIOD": {"PROVISIONAL_PASSKEY_PERIOD": "-1h"},
 		"MAIL_LOG_LINKS":             {"MAIL_LOG_LINKS": "maybe"},
+		"DATABASE_MAX_CONNS":         {"DATABASE_MAX_CONNS": "eight"},
 		// Login links in the log of a production (https) server: refused.
 		"SMTP_URL": {"PUBLIC_URL": "https://login.example.com"},
 	}

@@ -14,7 +14,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -40,6 +42,31 @@ const (
 // DATABASE_URL is given.
 const SQLiteFile = "latchkey.db"
 
+// DefaultMaxConns is the size of the Postgres pool when DATABASE_MAX_CONNS
+// is not set: four connections per CPU the process may use (GOMAXPROCS,
+// which follows a container's CPU limit), and at least four. Measured on 2
+// cores, 8 connections served logins about 40% faster than 32: beyond a few
+// per core, more backends only compete for the same CPUs.
+func DefaultMaxConns() int { return max(4, 4*runtime.GOMAXPROCS(0)) }
+
+// The life of a pooled Postgres connection. An idle one is closed after
+// poolIdleTime, so a quiet instance gives its backends back; every one is
+// replaced after poolLifetime, so the pool follows a failover or a DNS
+// change and no backend grows without end.
+const (
+	poolIdleTime = 5 * time.Minute
+	poolLifetime = 30 * time.Minute
+)
+
+// Option changes how Open sets up the database.
+type Option func(*options)
+
+type options struct{ maxConns int }
+
+// MaxConns bounds the Postgres pool at n connections (DATABASE_MAX_CONNS);
+// n <= 0 keeps DefaultMaxConns. SQLite ignores it.
+func MaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
+
 // Store is a UserStore and a GrantStore backed by a SQL database.
 type Store struct {
 	db      *bun.DB
@@ -54,10 +81,20 @@ var _ auth.UserStore = (*Store)(nil)
 // Accepted URLs: postgres:// and postgresql:// for Postgres (as pgdriver
 // reads them; search_path and other parameters pass to the server);
 // sqlite:PATH and file: URIs for an SQLite file.
-func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
+func Open(ctx context.Context, databaseURL, dataDir string, opts ...Option) (*Store, error) {
 	s, err := open(databaseURL, dataDir)
 	if err != nil {
 		return nil, err
+	}
+	if s.dialect == DialectPostgres {
+		o := options{maxConns: DefaultMaxConns()}
+		for _, opt := range opts {
+			opt(&o)
+		}
+		if o.maxConns <= 0 {
+			o.maxConns = DefaultMaxConns()
+		}
+		s.bound(o.maxConns)
 	}
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
@@ -119,6 +156,19 @@ func openPostgres(databaseURL string) (*Store, error) {
 	}
 	db := bun.NewDB(sql.OpenDB(connector), pgdialect.New())
 	return &Store{db: db, dialect: DialectPostgres}, nil
+}
+
+// bound sizes the Postgres pool. database/sql keeps only two idle
+// connections by default and opens as many as are asked for, so under load
+// almost every query paid for a new backend (776 for 1,400 logins in one
+// measurement). Keeping as many idle as may be open makes the pool's
+// connections live on between requests; the bound keeps Postgres from
+// running more backends than the CPUs can serve.
+func (s *Store) bound(n int) {
+	s.db.SetMaxOpenConns(n)
+	s.db.SetMaxIdleConns(n)
+	s.db.SetConnMaxIdleTime(poolIdleTime)
+	s.db.SetConnMaxLifetime(poolLifetime)
 }
 
 // pgConnector turns pgdriver's panic on a bad DSN (an unsupported sslmode,
@@ -291,6 +341,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	return nil
 }
+
+// MaxConns is the bound of the connection pool; 0 means none (SQLite).
+func (s *Store) MaxConns() int { return s.db.Stats().MaxOpenConnections }
 
 // DB exposes the Bun handle, for tests that inspect the schema.
 func (s *Store) DB() *bun.DB { return s.db }
