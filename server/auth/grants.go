@@ -106,8 +106,11 @@ func (s *Service) RedeemCode(ctx context.Context, app *App, code, redirectURI, v
 // redeemed before, that redemption's grant is revoked.
 func (s *Service) codeReplayed(ctx context.Context, key string) error {
 	id, err := s.challenges.Peek(ctx, usedPrefix+key)
-	if err != nil {
+	if errors.Is(err, ErrNotFound) {
 		return errGrantInvalid(errors.New("unknown or expired code"))
+	}
+	if err != nil {
+		return fmt.Errorf("look up a used code: %w", err)
 	}
 	if err := s.grants.RevokeGrant(ctx, string(id), s.opts.Now().UTC()); err != nil {
 		return fmt.Errorf("revoke the grant of a replayed code: %w", err)

@@ -141,16 +141,24 @@ func (s *Service) verifyAssertion(ctx context.Context, c *ceremony, raw json.Raw
 	} else {
 		// Discoverable: the user handle in the assertion names the user,
 		// and the credential must be one of that user's passkeys.
+		var lookupErr error
 		handler := func(rawID, userHandle []byte) (webauthn.User, error) {
 			found, err := s.users.UserByHandle(ctx, userHandle)
 			if err != nil {
+				lookupErr = err
 				return nil, err
 			}
 			u = found
 			wu, err = s.waUserOf(ctx, found)
+			lookupErr = err
 			return wu, err
 		}
 		if _, _, err := s.wa.ValidatePasskeyLogin(handler, c.WebAuthn, parsed); err != nil {
+			// The library files every lookup failure as a bad request; a
+			// store that failed (unreachable, say) keeps its own meaning.
+			if lookupErr != nil && !errors.Is(lookupErr, ErrNotFound) {
+				return nil, nil, false, fmt.Errorf("discoverable login lookup: %w", lookupErr)
+			}
 			return nil, nil, false, rejected(err)
 		}
 	}

@@ -264,6 +264,22 @@ func errLinkInvalid() *Error {
 	return newError(shared.CodeTokenInvalid, "", nil, "This login link is invalid, already used or expired. Please ask for a new one.")
 }
 
+// Stores.
+
+// StoreUnavailable: a store (the database, Redis) cannot be reached or did
+// not answer in time. Store adapters wrap their connection failures in it,
+// so the edge answers 503 with Retry-After, never 500: the request may well
+// succeed a moment later, when the pools have reconnected.
+func StoreUnavailable(cause error) *Error {
+	return newError(shared.CodeUnavailable, "", cause, "Latchkey can't reach its database; try again in a moment.")
+}
+
+// RetryUnavailable is the Retry-After the edges send with every 503
+// (unavailable, busy). A pool that reconnects by itself usually serves
+// again within seconds, and clients that wait this long do not add a storm
+// of retries to an outage.
+const RetryUnavailable = RetryAfter(2 * time.Second)
+
 // Rate limits.
 
 func errLinksUnavailable(cause error) *Error {

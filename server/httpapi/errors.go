@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/latchkey/latchkey/server/auth"
 	"github.com/latchkey/latchkey/shared"
@@ -61,6 +62,11 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// Set where the error was made, for a code whose status depends
 		// on the flow (a rejected passkey is 401 at login only).
 		status = ae.Status
+	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		// A store that cannot be reached (unavailable) or is full (busy)
+		// will likely serve again in a moment.
+		w.Header().Set("Retry-After", strconv.Itoa(auth.RetryUnavailable.Seconds()))
 	}
 	log := logger(r.Context())
 	switch {

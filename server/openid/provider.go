@@ -113,6 +113,7 @@ func New(opts Options) (*Provider, error) {
 }
 
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w = &retryLater{ResponseWriter: w}
 	switch r.URL.Path {
 	case shared.OIDCAuthorize:
 		// An unknown app or a redirect URI it did not register gets a page
@@ -141,6 +142,19 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p.lib.ServeHTTP(w, r)
 }
+
+// retryLater adds Retry-After to every 503 (a store that cannot be reached
+// or is full), whether the library or a page of ours writes it.
+type retryLater struct{ http.ResponseWriter }
+
+func (rl *retryLater) WriteHeader(code int) {
+	if code == http.StatusServiceUnavailable && rl.Header().Get("Retry-After") == "" {
+		rl.Header().Set("Retry-After", strconv.Itoa(auth.RetryUnavailable.Seconds()))
+	}
+	rl.ResponseWriter.WriteHeader(code)
+}
+
+func (rl *retryLater) Unwrap() http.ResponseWriter { return rl.ResponseWriter }
 
 // bearerChallenge adds the WWW-Authenticate header RFC 6750 §3 asks of a
 // 401 from a resource (the userinfo endpoint).

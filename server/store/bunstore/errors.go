@@ -1,10 +1,15 @@
 package bunstore
 
 import (
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 
 	"github.com/uptrace/bun/driver/pgdriver"
 	"modernc.org/sqlite"
@@ -29,8 +34,10 @@ var uniqueViolations = []uniqueViolation{
 }
 
 // mapError gives err the meaning callers branch on: an *auth.Error for a
-// uniqueness rule a person can break, auth.ErrNotFound for no rows, and
-// otherwise err with what was being done.
+// uniqueness rule a person can break, auth.ErrNotFound for no rows,
+// auth.StoreUnavailable for a database that cannot be reached, and
+// otherwise err with what was being done. Every query's error passes
+// through here, so this is the one place a connection failure becomes a 503.
 func mapError(op string, err error) error {
 	if err == nil {
 		return nil
@@ -45,7 +52,44 @@ func mapError(op string, err error) error {
 			}
 		}
 	}
+	if unreachable(err) {
+		return auth.StoreUnavailable(fmt.Errorf("bunstore: %s: %w", op, err))
+	}
 	return fmt.Errorf("bunstore: %s: %w", op, err)
+}
+
+// unreachable reports whether err says the database could not be reached
+// or did not answer, rather than that it refused the query: a retry a
+// moment later may succeed, since the pool dials again by itself. A
+// cancelled context is not one (the client went away); a deadline is.
+func unreachable(err error) bool {
+	var netErr net.Error
+	switch {
+	case errors.As(err, &netErr), // refused, reset, timed out, no route, DNS
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), // the server hung up mid-answer
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, net.ErrClosed),
+		errors.Is(err, driver.ErrBadConn), // database/sql gave up retrying a broken connection
+		errors.Is(err, sql.ErrConnDone),
+		errors.Is(err, context.DeadlineExceeded):
+		return true
+	}
+	var pgErr pgdriver.Error
+	if errors.As(err, &pgErr) {
+		code := pgErr.Field('C')
+		switch {
+		case strings.HasPrefix(code, "08"), // connection exception
+			strings.HasPrefix(code, "53"),                     // insufficient resources: too many connections, out of memory, disk full
+			code == "57P01", code == "57P02", code == "57P03": // shutting down, crashed, starting up
+			return true
+		}
+		// FATAL and PANIC end the session: the connection is gone.
+		sev := pgErr.Field('V')
+		return sev == "FATAL" || sev == "PANIC"
+	}
+	// database/sql's "database is closed" has no exported value; it comes
+	// only while the server shuts down.
+	return strings.Contains(err.Error(), "sql: database is closed")
 }
 
 // uniqueConstraint reports the violated uniqueness rule as the database

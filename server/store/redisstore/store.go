@@ -39,8 +39,10 @@ var (
 
 // New returns a Store keeping its keys under prefix (say "latchkey:"), so
 // that several applications or test runs can share one Redis. The caller
-// owns c and closes it.
+// owns c and closes it. New adds a hook to c that makes a Redis that cannot
+// be reached an auth.StoreUnavailable error (see unavailableHook).
 func New(c redis.UniversalClient, prefix string) *Store {
+	c.AddHook(unavailableHook{})
 	return &Store{c: c, prefix: prefix}
 }
 
