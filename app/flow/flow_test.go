@@ -257,6 +257,26 @@ func TestLoginFailuresPointToTheEmailLink(t *testing.T) {
 	wantCalls(t, api, "LoginBegin ", `Get {"get":1}`, "LoginBegin alice", `Get {"get":1}`, "LoginFinish login")
 }
 
+// While a store is down the server answers unavailable with the sentence
+// to show (server/auth.StoreUnavailable); no flow rewords it, not even the
+// login's, which points other failures to the email link.
+func TestAStoreOutageIsShownAsTheServerWordsIt(t *testing.T) {
+	const down = "Latchkey can't reach its database; try again in a moment."
+	outage := &shared.APIError{Code: shared.CodeUnavailable, Message: down, Status: 503}
+	f, api, _ := setup()
+	api.loginFinish = func(shared.LoginFinishRequest) (*shared.UserResponse, error) { return nil, outage }
+	api.signupFinish = func(shared.SignupFinishRequest) (*shared.UserResponse, error) { return nil, outage }
+	if _, err := f.Login(context.Background(), "alice", nil); flow.Message(err) != down {
+		t.Errorf("login: %q", flow.Message(err))
+	}
+	if _, err := f.Discoverable(context.Background()); flow.Message(err) != down {
+		t.Errorf("discoverable login: %q", flow.Message(err))
+	}
+	if _, err := f.Signup(context.Background(), shared.SignupBeginRequest{Username: "alice", Email: "a@example.com"}, nil); flow.Message(err) != down {
+		t.Errorf("sign-up: %q", flow.Message(err))
+	}
+}
+
 func TestAutofillLogsInOnlyWithAPickedPasskey(t *testing.T) {
 	f, api, creds := setup()
 	creds.conditional = false

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/app/client"
+	"github.com/latchkey/latchkey/app/flow"
 	"github.com/latchkey/latchkey/server/auth"
 	"github.com/latchkey/latchkey/server/httpapi"
 	"github.com/latchkey/latchkey/server/internal/faultproxy"
@@ -70,6 +71,10 @@ func TestUnderFaults(t *testing.T) {
 		f.ok, f.unavailable["redis"], f.slowest["redis"], f.unavailable["postgres"], f.slowest["postgres"])
 	f.checkNothingHalfWritten(t)
 }
+
+// storeUnavailable is what the issue asks a person to read while a store
+// is cut off; the pages show flow.Message of the answer.
+const storeUnavailable = "Latchkey can't reach its database; try again in a moment."
 
 // faultRig is an API whose Postgres and Redis are reached through proxies.
 type faultRig struct {
@@ -251,6 +256,10 @@ func (f *faultRig) observe(ctx context.Context, step func() error) error {
 	var ae *shared.APIError
 	is503 := errors.As(err, &ae) && ae.Code == shared.CodeUnavailable && ae.Status == http.StatusServiceUnavailable
 	switch {
+	case is503 && !steady && flow.Message(err) != storeUnavailable:
+		if len(f.violations) < 20 {
+			f.violations = append(f.violations, fmt.Sprintf("the page would say %q, want %q", flow.Message(err), storeUnavailable))
+		}
 	case is503 && !steady:
 		dep := cutting
 		if dep == "" {
