@@ -1,7 +1,6 @@
 package bunstore
 
 import (
-	"context"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"syscall"
 
 	"github.com/uptrace/bun/driver/pgdriver"
 	"modernc.org/sqlite"
@@ -65,13 +63,12 @@ func mapError(op string, err error) error {
 func unreachable(err error) bool {
 	var netErr net.Error
 	switch {
-	case errors.As(err, &netErr), // refused, reset, timed out, no route, DNS
+	// net.Error: *net.OpError (refused, reset, broken pipe, i/o timeout), a
+	// DNS failure, net.ErrClosed, and context.DeadlineExceeded, all alike.
+	case errors.As(err, &netErr),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), // the server hung up mid-answer
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, net.ErrClosed),
 		errors.Is(err, driver.ErrBadConn), // database/sql gave up retrying a broken connection
-		errors.Is(err, sql.ErrConnDone),
-		errors.Is(err, context.DeadlineExceeded):
+		errors.Is(err, sql.ErrConnDone):
 		return true
 	}
 	var pgErr pgdriver.Error

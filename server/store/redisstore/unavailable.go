@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"syscall"
 
 	"github.com/redis/go-redis/v9"
 
@@ -58,13 +57,12 @@ func asUnavailable(err error) error {
 func unreachable(err error) bool {
 	var netErr net.Error
 	switch {
-	case errors.As(err, &netErr), // refused, reset, i/o timeout, no route, DNS
+	// net.Error: *net.OpError (refused, reset, broken pipe, i/o timeout), a
+	// DNS failure, net.ErrClosed, and context.DeadlineExceeded, all alike.
+	case errors.As(err, &netErr),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), // the server hung up mid-answer
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, net.ErrClosed),
 		errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, redis.ErrPoolExhausted),
-		errors.Is(err, redis.ErrClosed), // only while the server shuts down
-		errors.Is(err, context.DeadlineExceeded):
+		errors.Is(err, redis.ErrClosed): // only while the server shuts down
 		return true
 	}
 	// Replies of a Redis that is up but cannot serve yet: loading its
