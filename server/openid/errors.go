@@ -19,7 +19,11 @@ import (
 func oauthError(err error) error {
 	var ae *auth.Error
 	if !errors.As(err, &ae) {
-		return err
+		var oe *oidc.Error
+		if errors.As(err, &oe) {
+			return err
+		}
+		return internal(err)
 	}
 	var e *oidc.Error
 	status := http.StatusBadRequest
@@ -46,7 +50,7 @@ func oauthError(err error) error {
 	case shared.CodeNotFound:
 		e = oidc.ErrInvalidRequest()
 	default:
-		return err
+		return internal(err)
 	}
 	e = e.WithDescription("%s", ae.Message).WithParent(err)
 	if status == http.StatusBadRequest {
@@ -55,6 +59,15 @@ func oauthError(err error) error {
 		return e
 	}
 	return op.NewStatusError(e, status)
+}
+
+// internal is a server_error whose description is the plain sentence every
+// internal error gets; the library would otherwise send err's text, which
+// is developer detail. The library logs err itself, answers 500 at the
+// token and userinfo endpoints, and sends server_error back to the app from
+// authorize (RFC 6749 §4.1.2.1).
+func internal(err error) error {
+	return oidc.ErrServerError().WithDescription("%s", auth.InternalMessage).WithParent(err)
 }
 
 // statusOf is the status of a page answering err.
