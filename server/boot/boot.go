@@ -32,7 +32,9 @@ type Instance struct {
 	Sessions   auth.SessionStore
 	Limiter    auth.Limiter
 	Auth       *auth.Service
-	closers    []func() error
+	// Metrics serves the Prometheus metrics; nil without METRICS_ADDR.
+	Metrics http.Handler
+	closers []func() error
 }
 
 // Close releases the stores.
@@ -163,6 +165,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Instance
 		log.Info("OpenID Connect provider ready", "issuer", cfg.Issuer(), "clients", len(cfg.Apps))
 	}
 
+	var obs httpapi.Observer
+	obs, in.Metrics = observer(cfg, db)
 	in.Handler = httpapi.New(httpapi.Options{
 		Logger:         log,
 		Origin:         cfg.Origin,
@@ -174,6 +178,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Instance
 		Limits:         cfg.RateLimits,
 		RememberFor:    cfg.RememberFor,
 		OIDC:           provider,
+		Observer:       obs,
 		Ready: []httpapi.Check{
 			{Name: "database", Ping: in.Users.Ping},
 			{Name: "challenges", Ping: in.Challenges.Ping},
@@ -214,6 +219,14 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if in.Metrics != nil {
+		msrv, err := serveMetrics(cfg, in.Metrics, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer msrv.Close()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

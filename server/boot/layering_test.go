@@ -15,7 +15,7 @@ const module = "github.com/latchkey/latchkey"
 // technology for the domain, and none may reach into another (only boot,
 // the composition root, knows them all).
 var adapters = []string{
-	"server/httpapi", "server/mail", "server/openid", "server/pwa",
+	"server/httpapi", "server/mail", "server/metrics", "server/openid", "server/pwa",
 	"server/store/bunstore", "server/store/memstore", "server/store/redisstore",
 }
 

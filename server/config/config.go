@@ -32,6 +32,9 @@ type Config struct {
 	// Origin is PublicURL reduced to scheme://host[:port].
 	Origin     string
 	ListenAddr string
+	// MetricsAddr (METRICS_ADDR) is where Prometheus metrics are served,
+	// apart from the public listener; empty means no metrics.
+	MetricsAddr string
 
 	// DatabaseURL empty means a SQLite file in DataDir.
 	DatabaseURL string
@@ -117,6 +120,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	d := auth.Defaults()
 	c := &Config{
 		ListenAddr:        e.str("LISTEN_ADDR", ":8080"),
+		MetricsAddr:       e.str("METRICS_ADDR", ""),
 		DatabaseURL:       e.str("DATABASE_URL", ""),
 		DataDir:           e.str("DATA_DIR", "data"),
 		DatabaseMaxConns:  e.count("DATABASE_MAX_CONNS", bunstore.DefaultMaxConns(), maxDatabaseConns),
@@ -156,6 +160,14 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		e.fail("LISTEN_ADDR", "must be host:port or :port, got %q", c.ListenAddr)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			e.fail("METRICS_ADDR", "must be host:port or :port, got %q", c.MetricsAddr)
+		} else if c.MetricsAddr == c.ListenAddr {
+			// The metrics must not be on the public listener.
+			e.fail("METRICS_ADDR", "must differ from LISTEN_ADDR (%s)", c.ListenAddr)
+		}
 	}
 	if c.UserVerification != "required" && c.UserVerification != "preferred" {
 		e.fail("WEBAUTHN_USER_VERIFICATION", "must be required or preferred, got %q", c.UserVerification)

@@ -80,6 +80,7 @@ func TestRejectsBadValuesNamingTheVariable(t *testing.T) {
 		"DATABASE_URL":               {"DATABASE_URL": "mysql://root@localhost/db"},
 		"REDIS_URL":                  {"REDIS_URL": "http://localhost"},
 		"LISTEN_ADDR":                {"LISTEN_ADDR": "8080"},
+		"METRICS_ADDR":               {"METRICS_ADDR": "9090"},
 		"CEREMONY_TTL":               {"CEREMONY_TTL": "soon"},
 		"WEBAUTHN_USER_VERIFICATION": {"WEBAUTHN_USER_VERIFICATION": "sometimes"},
 		"LOG_LEVEL":                  {"LOG_LEVEL": "loud"},
@@ -96,6 +97,20 @@ func TestRejectsBadValuesNamingTheVariable(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), name+" ") {
 			t.Errorf("%s: got %v", name, err)
 		}
+	}
+}
+
+// Metrics are off unless METRICS_ADDR names a listener of their own.
+func TestMetricsAddr(t *testing.T) {
+	if c, err := load(nil); err != nil || c.MetricsAddr != "" {
+		t.Errorf("by default: %v, %v; want no metrics", c, err)
+	}
+	if c, err := load(map[string]string{"METRICS_ADDR": "127.0.0.1:9090"}); err != nil || c.MetricsAddr != "127.0.0.1:9090" {
+		t.Errorf("METRICS_ADDR=127.0.0.1:9090: %v, %v", c, err)
+	}
+	_, err := load(map[string]string{"LISTEN_ADDR": ":8080", "METRICS_ADDR": ":8080"})
+	if err == nil || !strings.HasPrefix(err.Error(), "METRICS_ADDR must differ from LISTEN_ADDR") {
+		t.Errorf("METRICS_ADDR on the public listener: got %v", err)
 	}
 }
 

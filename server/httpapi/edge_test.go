@@ -367,7 +367,7 @@ func captureLog() (*slog.Logger, *bytes.Buffer) {
 
 func requestWithLogger(log *slog.Logger) *http.Request {
 	r := httptest.NewRequest(http.MethodPost, "/api/x", nil)
-	return r.WithContext(context.WithValue(r.Context(), loggerKey{}, log))
+	return r.WithContext(context.WithValue(r.Context(), stateKey{}, &requestState{log: log}))
 }
 
 func TestWriteError(t *testing.T) {
@@ -430,7 +430,7 @@ func TestPanicsBecomeJSON500s(t *testing.T) {
 	log, logged := captureLog()
 
 	t.Run("before anything is written", func(t *testing.T) {
-		h := observe(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := observe(log, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			panic("nil map write in handler with token abc123")
 		}))
 		w := serve(h, httptest.NewRequest(http.MethodGet, "/api/x", nil))
@@ -447,7 +447,7 @@ func TestPanicsBecomeJSON500s(t *testing.T) {
 	})
 
 	t.Run("after the status is written, nothing more is written", func(t *testing.T) {
-		h := observe(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := observe(log, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusAccepted)
 			io.WriteString(w, "partial")
 			panic("late")
@@ -459,7 +459,7 @@ func TestPanicsBecomeJSON500s(t *testing.T) {
 	})
 
 	t.Run("http.ErrAbortHandler still aborts", func(t *testing.T) {
-		h := observe(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := observe(log, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			panic(http.ErrAbortHandler)
 		}))
 		defer func() {

@@ -68,6 +68,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// will likely serve again in a moment.
 		w.Header().Set("Retry-After", strconv.Itoa(auth.RetryUnavailable.Seconds()))
 	}
+	if st, ok := r.Context().Value(stateKey{}).(*requestState); ok {
+		st.code = body.Code
+	}
 	log := logger(r.Context())
 	switch {
 	case status >= 500 && !errors.Is(err, context.Canceled):
@@ -89,12 +92,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 }
 
-type loggerKey struct{}
+type stateKey struct{}
 
 // logger returns the request's logger (with its request id).
 func logger(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
-		return l
+	if st, ok := ctx.Value(stateKey{}).(*requestState); ok {
+		return st.log
 	}
 	return slog.Default()
 }

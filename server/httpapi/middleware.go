@@ -62,15 +62,17 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // observe gives each request an id and a logger carrying it, recovers
-// panics into a JSON 500, and writes one access-log line. The line has the
-// path but never the query or any header: those may hold tokens.
-func observe(base *slog.Logger, next http.Handler) http.Handler {
+// panics into a JSON 500, writes one access-log line and tells obs (when
+// there is one) of the answer. The line has the path but never the query
+// or any header: those may hold tokens.
+func observe(base *slog.Logger, obs Observer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestID()
 		w.Header().Set("X-Request-Id", id)
 		log := base.With("request_id", id)
-		r = r.WithContext(context.WithValue(r.Context(), loggerKey{}, log))
+		st := &requestState{log: log}
+		r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
@@ -86,8 +88,16 @@ func observe(base *slog.Logger, next http.Handler) http.Handler {
 			if strings.HasPrefix(r.URL.Path, "/web/") || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 				level = slog.LevelDebug
 			}
+			took := time.Since(start)
 			log.Log(r.Context(), level, "http", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-				"bytes", rec.bytes, "duration", time.Since(start).Round(time.Microsecond))
+				"bytes", rec.bytes, "duration", took.Round(time.Microsecond))
+			if obs != nil {
+				code := st.code
+				if code == "" {
+					code = codeOfStatus(rec.status)
+				}
+				obs.ObserveRequest(routeOf(r), code, took)
+			}
 		}()
 		next.ServeHTTP(rec, r)
 	})

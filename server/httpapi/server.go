@@ -45,6 +45,8 @@ type Options struct {
 	RememberFor time.Duration
 	// Now is the clock (tests inject one).
 	Now func() time.Time
+	// Observer, when set, is told of every answered request (metrics).
+	Observer Observer
 }
 
 var zeroTime time.Time
@@ -92,7 +94,7 @@ func New(opts Options) *Server {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, auth.CrossOrigin())
 	}))
-	s.h = observe(opts.Logger, securityHeaders(opts.Secure, cop.Handler(s.mux)))
+	s.h = observe(opts.Logger, opts.Observer, securityHeaders(opts.Secure, cop.Handler(s.mux)))
 	return s
 }
 
