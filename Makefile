@@ -6,7 +6,7 @@ BIN       := bin/latchkey
 RACE      := $(shell $(GO) env CGO_ENABLED | grep -q 1 && command -v $$($(GO) env CC) >/dev/null && echo -race)
 TESTFLAGS ?=
 
-.PHONY: run test test-wasm build wasm lint staticcheck bench fuzz clean
+.PHONY: run test test-wasm build wasm lint staticcheck bench loadtest fuzz clean
 
 run: wasm
 	$(GO) run ./server/cmd/latchkey
@@ -51,6 +51,14 @@ staticcheck:
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
+
+# Ceremonies per second on each deployment: servers of its own on 127.0.0.1
+# (SQLite + in-process, then Postgres + Redis when reachable), with rate
+# limits off and raised, at concurrency 1, 8 and 32; one table on stdout.
+# A few minutes; never part of make test. Flags: LOADTESTFLAGS='-d 10s'.
+LOADTESTFLAGS ?=
+loadtest:
+	$(GO) run ./server/cmd/loadtest -local $(LOADTESTFLAGS)
 
 # Every fuzz target under server/ and shared/, found by name, one after
 # another: go test -fuzz takes one target per run. New inputs go to Go's

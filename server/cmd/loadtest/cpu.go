@@ -15,11 +15,14 @@ import (
 const userHZ = 100
 
 // process is one process on this machine whose CPU a level reports: its
-// own time, its threads' and its children's, living or reaped (Postgres
+// own time and its threads', and its children's, living or reaped (Postgres
 // serves each connection from a child process).
 type process struct {
-	label string // "server", "postgres", "redis"
+	label string // "server", "postgres", "redis", "loadtest"
 	pid   int
+	// alone counts the process without its children: the load generator
+	// itself, whose children are the servers it started.
+	alone bool
 }
 
 // cpuUse is the CPU time a process used during one level.
@@ -131,6 +134,12 @@ type reading struct {
 func readCPU(procs []*process) reading {
 	r := reading{ticks: make([]int64, len(procs)), errs: make([]error, len(procs))}
 	for i, p := range procs {
+		if p.alone {
+			var st stat
+			st, r.errs[i] = readStat(p.pid)
+			r.ticks[i] = st.ticks
+			continue
+		}
 		r.ticks[i], r.errs[i] = treeTicks(p.pid)
 	}
 	return r

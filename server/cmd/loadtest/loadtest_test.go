@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -140,7 +141,7 @@ func TestTheReportCountsWhatTheServerAnswered(t *testing.T) {
 		t.Fatalf("the server saw %d sign-ups, want 3", finished[shared.APISignupFinish])
 	}
 	// The test process is the server's.
-	watch := []*process{{"server", os.Getpid()}}
+	watch := []*process{{label: "server", pid: os.Getpid()}}
 	var rows []row
 	for _, mode := range []string{ModeByName, ModeDiscoverable, ModeSignup} {
 		before, injectedBefore := server.counts()
@@ -198,5 +199,28 @@ func TestParseStat(t *testing.T) {
 	}
 	if _, err := parseStat([]byte("4242 (short) S 1 2")); err == nil {
 		t.Error("a short line parsed")
+	}
+}
+
+// A process tree's CPU includes its children's, which is where Postgres
+// does its work; a process read alone leaves them out.
+func TestCPUOfAProcessTreeCountsItsChildren(t *testing.T) {
+	self := []*process{{label: "tree", pid: os.Getpid()}, {label: "alone", pid: os.Getpid(), alone: true}}
+	before := readCPU(self)
+	cmd := exec.Command("sh", "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	used := cpuSince(self, before, readCPU(self))
+	child := (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
+	if child < 0.1 {
+		t.Fatalf("the child used only %.2fs; make it work longer", child)
+	}
+	// Ticks are 10 ms; allow two of rounding.
+	if used[0].err != nil || used[0].seconds < child-0.02 {
+		t.Errorf("the tree used %.2fs (%v), less than its child's %.2fs", used[0].seconds, used[0].err, child)
+	}
+	if used[1].err != nil || used[1].seconds > child/2 {
+		t.Errorf("the process alone used %.2fs (%v), counting its child's %.2fs", used[1].seconds, used[1].err, child)
 	}
 }

@@ -38,6 +38,21 @@ type localOptions struct {
 	redisURL    string
 	deployments string
 	limits      string
+	env         envFlag
+}
+
+// envFlag collects -server-env NAME=VALUE settings.
+type envFlag map[string]string
+
+func (e envFlag) String() string { return fmt.Sprint(map[string]string(e)) }
+
+func (e envFlag) Set(v string) error {
+	name, value, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want NAME=VALUE, got %q", v)
+	}
+	e[name] = value
+	return nil
 }
 
 func (l *localOptions) flags(fs *flag.FlagSet) {
@@ -46,10 +61,12 @@ func (l *localOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&l.webDir, "web", "", "with -local: the servers' WEB_DIR (default: a stand-in app.wasm in a temporary directory, since no page is loaded)")
 	fs.StringVar(&l.logLevel, "server-log-level", "info", "with -local: the servers' LOG_LEVEL (their logs go to a temporary file)")
 	fs.StringVar(&l.pgURL, "pg-url", envOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"),
-		"with -local: the Postgres to make a throwaway schema in (default $TEST_DATABASE_URL or the tests' default)")
+		"with -local: the Postgres to make a throwaway schema in ($TEST_DATABASE_URL when set, as for the tests)")
 	fs.StringVar(&l.redisURL, "redis-url", envOr("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
-		"with -local: the Redis to use under a throwaway key prefix (default $TEST_REDIS_URL or the tests' default)")
+		"with -local: the Redis to use under a throwaway key prefix ($TEST_REDIS_URL when set, as for the tests)")
 	fs.StringVar(&l.deployments, "deployments", "embedded,postgres", "with -local: embedded (SQLite + in-process) and/or postgres (Postgres + Redis, skipped when unreachable)")
+	l.env = envFlag{}
+	fs.Var(l.env, "server-env", "with -local: NAME=VALUE to add to the servers' configuration, e.g. DATABASE_MAX_CONNS=8 (repeatable)")
 	fs.StringVar(&l.limits, "limits", "off,high", "with -local: rate limits off (RATE_LIMITS=off) and/or high (every RATE_LIMIT_* at 1000000/1s)")
 }
 
@@ -193,10 +210,10 @@ func postgresRedis(pgURL, redisURL string) storesFunc {
 		}
 		var watch []*process
 		if pid := findProcess("postgres"); pid > 0 {
-			watch = append(watch, &process{"postgres", pid})
+			watch = append(watch, &process{label: "postgres", pid: pid})
 		}
 		if pid := findProcess("redis-server"); pid > 0 {
-			watch = append(watch, &process{"redis", pid})
+			watch = append(watch, &process{label: "redis", pid: pid})
 		}
 		env := map[string]string{"DATABASE_URL": u.String(), "REDIS_URL": redisURL, "REDIS_PREFIX": prefix, "DATA_DIR": dir}
 		return "Postgres + Redis", env, watch, cleanup, nil
@@ -217,6 +234,7 @@ func runOne(ctx context.Context, o *options, bin, web, tmp string, stores stores
 	defer cleanup()
 	env["WEB_DIR"] = web
 	env["LOG_LEVEL"] = o.local.logLevel
+	maps.Copy(env, o.local.env)
 	if limits == "off" {
 		env["RATE_LIMITS"] = "off"
 	} else {
@@ -230,7 +248,7 @@ func runOne(ctx context.Context, o *options, bin, web, tmp string, stores stores
 		return nil, err
 	}
 	defer srv.stop()
-	watch = append([]*process{{"server", srv.cmd.Process.Pid}}, watch...)
+	watch = append([]*process{{label: "server", pid: srv.cmd.Process.Pid}}, watch...)
 	rows, err := measure(ctx, o, srv.url, name, limits, watch, progress)
 	if err != nil {
 		err = fmt.Errorf("%s, rate limits %s: %w\n%s", name, limits, err, srv.logTail())

@@ -20,11 +20,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,14 +46,27 @@ type options struct {
 	redisPID   int
 	findPIDs   bool
 	timeout    time.Duration
+	cpuProfile string
 	local      localOptions
 }
 
 func main() {
 	o, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(2)
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -104,6 +119,7 @@ raised. -local (make loadtest) starts its own servers on 127.0.0.1.
 	fs.IntVar(&o.redisPID, "redis-pid", 0, "redis-server's process id, to report its CPU per ceremony")
 	fs.BoolVar(&o.findPIDs, "find-pids", false, "find Postgres (postgres) and Redis (redis-server) on this machine by name, for -pg-pid and -redis-pid")
 	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "the most the whole run may take")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile to this file")
 	o.local.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -152,10 +168,10 @@ raised. -local (make loadtest) starts its own servers on 127.0.0.1.
 func (o *options) storeProcesses() []*process {
 	var ps []*process
 	if o.pgPID > 0 {
-		ps = append(ps, &process{"postgres", o.pgPID})
+		ps = append(ps, &process{label: "postgres", pid: o.pgPID})
 	}
 	if o.redisPID > 0 {
-		ps = append(ps, &process{"redis", o.redisPID})
+		ps = append(ps, &process{label: "redis", pid: o.redisPID})
 	}
 	return ps
 }
@@ -164,7 +180,7 @@ func (o *options) storeProcesses() []*process {
 func runRemote(ctx context.Context, o *options) ([]row, error) {
 	var watch []*process
 	if o.pid > 0 {
-		watch = append(watch, &process{"server", o.pid})
+		watch = append(watch, &process{label: "server", pid: o.pid})
 	}
 	watch = append(watch, o.storeProcesses()...)
 	return measure(ctx, o, o.url, o.url, "", watch, os.Stderr)
@@ -173,13 +189,20 @@ func runRemote(ctx context.Context, o *options) ([]row, error) {
 // measure signs up the users at url, then runs every mode at every level
 // and returns a row for each.
 func measure(ctx context.Context, o *options, url, deployment, limits string, watch []*process, progress io.Writer) ([]row, error) {
+	label := deployment
+	if limits != "" {
+		label += ", rate limits " + limits
+	}
+	// The generator shares the machine with what it measures: its own CPU
+	// says how much of it the run took.
+	watch = append(slices.Clip(watch), &process{"loadtest", os.Getpid(), true})
 	t, err := newTarget(url, max(slices.Max(o.levels), o.signupConc))
 	if err != nil {
 		return nil, err
 	}
 	defer t.transport.CloseIdleConnections()
 	users := max(o.users, slices.Max(o.levels))
-	fmt.Fprintf(progress, "%s: signing up %d users\n", deployment, users)
+	fmt.Fprintf(progress, "%s: signing up %d users\n", label, users)
 	vusers, err := t.signupUsers(ctx, users, o.signupConc)
 	if err != nil {
 		return nil, err
@@ -187,7 +210,7 @@ func measure(ctx context.Context, o *options, url, deployment, limits string, wa
 	var rows []row
 	for _, mode := range o.modes {
 		for _, c := range o.levels {
-			fmt.Fprintf(progress, "%s: %s at %d for %s\n", deployment, modeNames[mode], c, o.duration)
+			fmt.Fprintf(progress, "%s: %s at %d for %s\n", label, modeNames[mode], c, o.duration)
 			l, err := t.runLevel(ctx, mode, c, o.duration, vusers, watch)
 			if l != nil {
 				rows = append(rows, row{deployment: deployment, limits: limits, level: l})
