@@ -149,7 +149,7 @@ func TestTheReportCountsWhatTheServerAnswered(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows = append(rows, row{deployment: "test", limits: "off", level: l})
+		rows = append(rows, row{deployment: "test", limits: "off", level: l, mails: -1})
 		if l.ok == 0 || len(l.latencies) != l.ok {
 			t.Errorf("%s: %d ceremonies done with %d latencies", mode, l.ok, len(l.latencies))
 		}
@@ -222,5 +222,31 @@ func TestCPUOfAProcessTreeCountsItsChildren(t *testing.T) {
 	}
 	if used[1].err != nil || used[1].seconds > child/2 {
 		t.Errorf("the process alone used %.2fs (%v), counting its child's %.2fs", used[1].seconds, used[1].err, child)
+	}
+}
+
+// The mail counter reads what the log gained since it last looked, whole
+// lines only.
+func TestMailCounter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "server.log")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m := &mailCounter{path: path}
+	for _, step := range []struct {
+		write string
+		want  int
+	}{
+		{"level=INFO msg=\"email not sent (no SMTP_URL): development mode\" to=a\nlevel=INFO msg=http\n", 1},
+		{"level=INFO msg=http\nlevel=INFO msg=\"email not sent (no SMTP_URL): devel", 1},
+		{"opment mode\" to=b\nlevel=INFO msg=\"email not sent (no SMTP_URL): development mode\"\n", 3},
+		{"", 3},
+	} {
+		f.WriteString(step.write)
+		if got := m.count(); got != step.want {
+			t.Errorf("after %q: %d mails, want %d", step.write, got, step.want)
+		}
 	}
 }

@@ -249,7 +249,11 @@ func runOne(ctx context.Context, o *options, bin, web, tmp string, stores stores
 	}
 	defer srv.stop()
 	watch = append([]*process{{label: "server", pid: srv.cmd.Process.Pid}}, watch...)
-	rows, err := measure(ctx, o, srv.url, name, limits, watch, progress)
+	sub := subject{url: srv.url, deployment: name, limits: limits, watch: watch}
+	if o.local.logLevel == "info" || o.local.logLevel == "debug" {
+		sub.mails = (&mailCounter{path: srv.log}).count
+	}
+	rows, err := measure(ctx, o, sub, progress)
 	if err != nil {
 		err = fmt.Errorf("%s, rate limits %s: %w\n%s", name, limits, err, srv.logTail())
 	}
@@ -345,4 +349,36 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// mailCounter counts the emails a server without SMTP_URL wrote to its log
+// (at info level), reading only what was added since it last looked.
+type mailCounter struct {
+	path   string
+	offset int64
+	n      int
+}
+
+// mailLine is how package mail's development mailer logs an email.
+var mailLine = []byte("email not sent (no SMTP_URL)")
+
+func (m *mailCounter) count() int {
+	f, err := os.Open(m.path)
+	if err != nil {
+		return m.n
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.NewSectionReader(f, m.offset, 1<<62))
+	if err != nil {
+		return m.n
+	}
+	// Whole lines only: the server may be writing the last one.
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		b = b[:i+1]
+	} else {
+		b = nil
+	}
+	m.offset += int64(len(b))
+	m.n += bytes.Count(b, mailLine)
+	return m.n
 }

@@ -183,20 +183,30 @@ func runRemote(ctx context.Context, o *options) ([]row, error) {
 		watch = append(watch, &process{label: "server", pid: o.pid})
 	}
 	watch = append(watch, o.storeProcesses()...)
-	return measure(ctx, o, o.url, o.url, "", watch, os.Stderr)
+	return measure(ctx, o, subject{url: o.url, deployment: o.url, watch: watch}, os.Stderr)
+}
+
+// subject is what one measurement runs against.
+type subject struct {
+	url        string
+	deployment string // the table's name for it
+	limits     string // "off", "high", or "" when unknown
+	watch      []*process
+	// mails, when known, counts the emails the server has sent so far.
+	mails func() int
 }
 
 // measure signs up the users at url, then runs every mode at every level
 // and returns a row for each.
-func measure(ctx context.Context, o *options, url, deployment, limits string, watch []*process, progress io.Writer) ([]row, error) {
-	label := deployment
-	if limits != "" {
-		label += ", rate limits " + limits
+func measure(ctx context.Context, o *options, sub subject, progress io.Writer) ([]row, error) {
+	label := sub.deployment
+	if sub.limits != "" {
+		label += ", rate limits " + sub.limits
 	}
 	// The generator shares the machine with what it measures: its own CPU
 	// says how much of it the run took.
-	watch = append(slices.Clip(watch), &process{"loadtest", os.Getpid(), true})
-	t, err := newTarget(url, max(slices.Max(o.levels), o.signupConc))
+	watch := append(slices.Clip(sub.watch), &process{"loadtest", os.Getpid(), true})
+	t, err := newTarget(sub.url, max(slices.Max(o.levels), o.signupConc))
 	if err != nil {
 		return nil, err
 	}
@@ -211,9 +221,20 @@ func measure(ctx context.Context, o *options, url, deployment, limits string, wa
 	for _, mode := range o.modes {
 		for _, c := range o.levels {
 			fmt.Fprintf(progress, "%s: %s at %d for %s\n", label, modeNames[mode], c, o.duration)
+			// A pause, so the last level's stragglers (mail sent after
+			// the answer, say) do not count in this one.
+			time.Sleep(250 * time.Millisecond)
+			mails := -1
+			if sub.mails != nil {
+				mails = sub.mails()
+			}
 			l, err := t.runLevel(ctx, mode, c, o.duration, vusers, watch)
 			if l != nil {
-				rows = append(rows, row{deployment: deployment, limits: limits, level: l})
+				r := row{deployment: sub.deployment, limits: sub.limits, level: l, mails: -1}
+				if sub.mails != nil {
+					r.mails = sub.mails() - mails
+				}
+				rows = append(rows, r)
 			}
 			if err != nil {
 				return rows, err

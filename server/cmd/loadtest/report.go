@@ -14,6 +14,9 @@ type row struct {
 	deployment string // "SQLite + in-process", or the URL
 	limits     string // "off", "high", or "" when unknown (a remote target)
 	*level
+	// mails is how many emails the server sent during the level, -1 when
+	// unknown: every sign-up sends a welcome mail, a login should send none.
+	mails int
 }
 
 var modeNames = map[string]string{
@@ -37,6 +40,10 @@ func writeTable(w io.Writer, rows []row) error {
 	for _, p := range procs {
 		head = append(head, p+" CPU/cer.")
 	}
+	mails := slices.ContainsFunc(rows, func(r row) bool { return r.mails >= 0 })
+	if mails {
+		head = append(head, "mails")
+	}
 	head = append(head, "errors")
 	cells := [][]string{head}
 	for _, r := range rows {
@@ -51,6 +58,12 @@ func writeTable(w io.Writer, rows []row) error {
 		}
 		for _, p := range procs {
 			line = append(line, r.cpuPerCeremony(p))
+		}
+		if mails {
+			line = append(line, "-")
+			if r.mails >= 0 {
+				line[len(line)-1] = fmt.Sprint(r.mails)
+			}
 		}
 		cells = append(cells, append(line, r.errorText()))
 	}
