@@ -75,3 +75,19 @@ func TestDatabasePool(t *testing.T) {
 		t.Errorf("the second scrape did not read the pool again:\n%s", again)
 	}
 }
+
+// What a request pays for its metrics.
+func BenchmarkObserveRequest(b *testing.B) {
+	m := metrics.New()
+	finish := shared.RouteLoginFinish.Pattern()
+	b.Run("ok", func(b *testing.B) {
+		for b.Loop() {
+			m.ObserveRequest(finish, "", time.Millisecond)
+		}
+	})
+	b.Run("refused", func(b *testing.B) {
+		for b.Loop() {
+			m.ObserveRequest(finish, shared.CodeCredentialRejected, time.Millisecond)
+		}
+	})
+}
