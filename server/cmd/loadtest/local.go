@@ -148,13 +148,19 @@ func embedded(ctx context.Context, dir string) (string, map[string]string, []*pr
 	return "SQLite + in-process", map[string]string{"DATA_DIR": dir}, nil, func() {}, nil
 }
 
-func reachable(ctx context.Context, pgURL, redisURL string) error {
+func reachable(ctx context.Context, pgURL, redisURL string) (err error) {
+	defer func() {
+		// pgdriver panics on a DSN it cannot use (an unknown sslmode, say).
+		if r := recover(); r != nil {
+			err = fmt.Errorf("-pg-url: %v", r)
+		}
+	}()
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(pgURL)))
 	defer db.Close()
 	if err := db.PingContext(ctx); err != nil {
-		return fmt.Errorf("Postgres unreachable: %w", err)
+		return fmt.Errorf("cannot reach Postgres: %w", err)
 	}
 	opts, err := redis.ParseURL(redisURL)
 	if err != nil {
@@ -163,7 +169,7 @@ func reachable(ctx context.Context, pgURL, redisURL string) error {
 	rc := redis.NewClient(opts)
 	defer rc.Close()
 	if err := rc.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("Redis unreachable: %w", err)
+		return fmt.Errorf("cannot reach Redis: %w", err)
 	}
 	return nil
 }
