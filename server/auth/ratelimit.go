@@ -159,6 +159,8 @@ func (t *Throttle) Allow(ctx context.Context, action Action, addr, name string) 
 		return fmt.Errorf("rate limits: unknown action %q", action)
 	}
 	named := limitName(name)
+	checks := make([]LimitCheck, 0, len(rs))
+	checked := make([]rule, 0, len(rs))
 	for _, r := range rs {
 		if r.by != byAddr && name == "" {
 			continue
@@ -176,19 +178,26 @@ func (t *Throttle) Allow(ctx context.Context, action Action, addr, name string) 
 		case byApp:
 			key = "app:" + name
 		}
-		l := t.limits[r.limit]
-		allowed, retry, err := t.limiter.Allow(ctx, string(action)+":"+key, l)
-		if err != nil {
-			if failClosed[action] {
-				return errLinksUnavailable(fmt.Errorf("rate limiter unavailable: %w", err))
-			}
-			t.log.ErrorContext(ctx, "rate limiter unavailable; allowing the request", "action", action, "err", err)
-			return nil
+		checks = append(checks, LimitCheck{Key: string(action) + ":" + key, Limit: t.limits[r.limit]})
+		checked = append(checked, r)
+	}
+	// One call for all of them: the limiter keeps their order and stops at
+	// the first refusal, in one round trip to a shared store.
+	n, retry, err := t.limiter.Allow(ctx, checks...)
+	if err != nil {
+		if failClosed[action] {
+			return errLinksUnavailable(fmt.Errorf("rate limiter unavailable: %w", err))
 		}
-		if !allowed {
-			ra := RetryAfter(retry)
-			return errRateLimited(humanSeconds(ra.Seconds()), fmt.Errorf("limit %s (%d per %v) reached: %w", r.limit, l.Events, l.Per, ra))
-		}
+		t.log.ErrorContext(ctx, "rate limiter unavailable; allowing the request", "action", action, "err", err)
+		return nil
+	}
+	if n < 0 || n > len(checks) {
+		return fmt.Errorf("rate limits: the limiter charged %d of %d limits", n, len(checks))
+	}
+	if n < len(checks) {
+		r, l := checked[n], checks[n].Limit
+		ra := RetryAfter(retry)
+		return errRateLimited(humanSeconds(ra.Seconds()), fmt.Errorf("limit %s (%d per %v) reached: %w", r.limit, l.Events, l.Per, ra))
 	}
 	return nil
 }

@@ -172,8 +172,8 @@ func TestSignupAndLoginLimits(t *testing.T) {
 // brokenLimiter cannot reach its store.
 type brokenLimiter struct{}
 
-func (brokenLimiter) Allow(context.Context, string, auth.Limit) (bool, time.Duration, error) {
-	return false, 0, errors.New("connection refused")
+func (brokenLimiter) Allow(context.Context, ...auth.LimitCheck) (int, time.Duration, error) {
+	return 0, 0, errors.New("connection refused")
 }
 
 func TestAnUnreachableLimiterRefusesLoginLinksOnly(t *testing.T) {

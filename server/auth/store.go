@@ -98,13 +98,24 @@ type Limit struct {
 	Burst  int
 }
 
+// LimitCheck is one limit charged under one key.
+type LimitCheck struct {
+	Key   string
+	Limit Limit
+}
+
 // Limiter counts attempts per key (a client address, a name, a user) so that
 // a Throttle can limit sign-up, login, login-link and add-passkey requests
 // across all instances that share the store.
 type Limiter interface {
-	// Allow records one attempt under key. When the limit is exhausted it
-	// returns false and how long until the next attempt would be allowed.
-	Allow(ctx context.Context, key string, l Limit) (ok bool, retryAfter time.Duration, err error)
+	// Allow records one attempt under each check's key, in order, and stops
+	// at the first whose limit is exhausted: that key and the ones after it
+	// are not charged. It answers how many were charged, so the attempt is
+	// allowed when that is len(checks); otherwise retryAfter is how long
+	// until the refusing key would allow the next attempt. An invalid limit
+	// anywhere is an error, and nothing is charged. The checks are one call
+	// so that a store across the network answers them in one round trip.
+	Allow(ctx context.Context, checks ...LimitCheck) (charged int, retryAfter time.Duration, err error)
 }
 
 // Message is an email: a plain-text and an HTML body of the same content.

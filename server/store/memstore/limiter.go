@@ -41,25 +41,40 @@ func every(l auth.Limit) rate.Limit {
 
 // Allow implements auth.Limiter with a token bucket per key, read against
 // the store's clock: a bucket holds up to Burst tokens and gains Events of
-// them every Per. An attempt takes a token or, when there is none, is
-// refused without taking anything and learns when the next one is due.
+// them every Per. An attempt takes a token from each key's bucket in turn
+// or, at the first without one, stops there, takes nothing from it or the
+// keys after it, and learns when its next token is due. All of that happens
+// under one lock, against one reading of the clock.
 //
 // A key that is called with a different limit than before keeps its tokens
 // and continues at the new rate and burst.
-func (s *Store) Allow(ctx context.Context, key string, l auth.Limit) (bool, time.Duration, error) {
+func (s *Store) Allow(ctx context.Context, checks ...auth.LimitCheck) (int, time.Duration, error) {
 	if err := ctx.Err(); err != nil {
-		return false, 0, err
+		return 0, 0, err
 	}
-	if err := checkLimit(l); err != nil {
-		return false, 0, err
+	for _, c := range checks {
+		if err := checkLimit(c.Limit); err != nil {
+			return 0, 0, err
+		}
 	}
 	t := &s.limits
-	// The reservation and its cancellation happen under one lock: a
+	// The reservations and their cancellation happen under one lock: a
 	// refused attempt interleaved with another one could otherwise fail to
 	// give its token back.
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := s.now()
+	for i, c := range checks {
+		if ok, retry := t.take(now, c.Key, c.Limit); !ok {
+			return i, retry, nil
+		}
+	}
+	return len(checks), 0, nil
+}
+
+// take takes a token from key's bucket, or reports how long until one is
+// due; t.mu must be held.
+func (t *limiters) take(now time.Time, key string, l auth.Limit) (bool, time.Duration) {
 	b := t.m[key]
 	switch {
 	case b == nil:
@@ -77,13 +92,13 @@ func (s *Store) Allow(ctx context.Context, key string, l auth.Limit) (bool, time
 	r := b.lim.ReserveN(now, 1)
 	if !r.OK() {
 		// Cannot happen with Burst >= 1, but never allow on a surprise.
-		return false, l.Per, nil
+		return false, l.Per
 	}
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
-		return false, d, nil
+		return false, d
 	}
-	return true, 0, nil
+	return true, 0
 }
 
 // purge deletes the buckets that have been idle long enough to be full

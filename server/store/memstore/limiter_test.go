@@ -25,11 +25,11 @@ func TestInProcessLimiter(t *testing.T) {
 
 func allow(t *testing.T, s *Store, key string, l auth.Limit) (bool, time.Duration) {
 	t.Helper()
-	ok, retry, err := s.Allow(context.Background(), key, l)
+	n, retry, err := s.Allow(context.Background(), auth.LimitCheck{Key: key, Limit: l})
 	if err != nil {
 		t.Fatalf("Allow(%q): %v", key, err)
 	}
-	return ok, retry
+	return n == 1, retry
 }
 
 func TestLimiterRefillsWithTheInjectedClock(t *testing.T) {
@@ -178,8 +178,8 @@ func TestConcurrentRefusalsSpendNothing(t *testing.T) {
 	for range 200 {
 		wg.Go(func() {
 			<-start
-			if ok, _, err := s.Allow(context.Background(), "k", l); ok || err != nil {
-				t.Errorf("Allow = %v, %v; want refused", ok, err)
+			if n, _, err := s.Allow(context.Background(), auth.LimitCheck{Key: "k", Limit: l}); n != 0 || err != nil {
+				t.Errorf("Allow charged %d, %v; want refused", n, err)
 			}
 		})
 	}

@@ -26,10 +26,14 @@ import (
 //	<prefix>session:<id>             JSON, PX ttl
 //	<prefix>user-sessions:<userID>   sorted set of session ids, score = expiry in unix ms
 //
-// No command spans keys of different hash slots, so it runs on Cluster.
+// No command spans keys of different hash slots on Cluster (see perKey), so
+// it runs there too.
 type Store struct {
 	c      redis.UniversalClient
 	prefix string
+	// perKey: the keys of one call may live on different nodes (Cluster),
+	// so a script or transaction must not span them.
+	perKey bool
 }
 
 var (
@@ -43,7 +47,8 @@ var (
 // be reached an auth.StoreUnavailable error (see unavailableHook).
 func New(c redis.UniversalClient, prefix string) *Store {
 	c.AddHook(unavailableHook{})
-	return &Store{c: c, prefix: prefix}
+	_, cluster := c.(*redis.ClusterClient)
+	return &Store{c: c, prefix: prefix, perKey: cluster}
 }
 
 // Ping checks that Redis answers.
