@@ -48,7 +48,7 @@ func (s *Service) EmailLogin(ctx context.Context, req shared.EmailLoginRequest) 
 	if strings.TrimSpace(usernameOrEmail) == "" {
 		return errUsernameOrEmailMissing()
 	}
-	u, err := s.findUser(ctx, usernameOrEmail)
+	u, _, err := s.findUser(ctx, usernameOrEmail)
 	if ErrorCode(err) == shared.CodeUserNotFound {
 		return nil
 	}

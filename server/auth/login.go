@@ -13,29 +13,35 @@ import (
 	"github.com/latchkey/latchkey/shared"
 )
 
-// findUser matches a username or an email address without regard to case.
-func (s *Service) findUser(ctx context.Context, usernameOrEmail string) (*User, error) {
+// findUser matches a username or an email address without regard to case,
+// and reads the user's passkeys with it: a login needs both, and one query
+// is one round trip.
+func (s *Service) findUser(ctx context.Context, usernameOrEmail string) (*User, []Passkey, error) {
 	name := strings.TrimSpace(usernameOrEmail)
 	if name == "" || len(name) > emailMax {
-		return nil, errUserNotFound()
+		return nil, nil, errUserNotFound()
 	}
 	// Usernames cannot hold '@', so the two never collide.
 	var (
-		u   *User
-		err error
+		u    *User
+		keys []Passkey
+		err  error
 	)
 	if strings.Contains(name, "@") {
-		u, err = s.userByEmail(ctx, name)
+		u, keys, err = s.users.UserWithPasskeys(ctx, UserRef{Email: name})
+		if err == nil {
+			err = s.releaseOverdue(ctx, u, name)
+		}
 	} else {
-		u, err = s.users.UserByUsername(ctx, name)
+		u, keys, err = s.users.UserWithPasskeys(ctx, UserRef{Username: name})
 	}
 	if errors.Is(err, ErrNotFound) {
-		return nil, errUserNotFound()
+		return nil, nil, errUserNotFound()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find user: %w", err)
+		return nil, nil, fmt.Errorf("find user: %w", err)
 	}
-	return u, nil
+	return u, keys, nil
 }
 
 // LoginBegin starts a login. With a name, the request options list exactly
@@ -55,18 +61,14 @@ func (s *Service) LoginBegin(ctx context.Context, req shared.LoginBeginRequest) 
 	if strings.TrimSpace(req.UsernameOrEmail) == "" {
 		assertion, session, err = s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(s.userVerification()))
 	} else {
-		u, ferr := s.findUser(ctx, req.UsernameOrEmail)
+		u, keys, ferr := s.findUser(ctx, req.UsernameOrEmail)
 		if ferr != nil {
 			if s.opts.EnumerationProtection && ErrorCode(ferr) == shared.CodeUserNotFound {
 				return s.decoyLogin(ctx, req.UsernameOrEmail)
 			}
 			return nil, ferr
 		}
-		wu, werr := s.waUserOf(ctx, u)
-		if werr != nil {
-			return nil, werr
-		}
-		assertion, session, err = s.wa.BeginLogin(wu, webauthn.WithUserVerification(s.userVerification()))
+		assertion, session, err = s.wa.BeginLogin(newWAUser(u, keys), webauthn.WithUserVerification(s.userVerification()))
 		c.UserID, username = u.ID, u.Username
 	}
 	if err != nil {
@@ -129,12 +131,11 @@ func (s *Service) verifyAssertion(ctx context.Context, c *ceremony, raw json.Raw
 		// The passkey must be one of this user's: the library checks the
 		// credential id against the user's list and the user handle, if
 		// the authenticator sent one, against the user.
-		if u, err = s.users.UserByID(ctx, c.UserID); err != nil {
+		found, keys, err := s.users.UserWithPasskeys(ctx, UserRef{ID: c.UserID})
+		if err != nil {
 			return nil, nil, false, s.lookupFailed(err)
 		}
-		if wu, err = s.waUserOf(ctx, u); err != nil {
-			return nil, nil, false, err
-		}
+		u, wu = found, newWAUser(found, keys)
 		if _, err := s.wa.ValidateLogin(wu, c.WebAuthn, parsed); err != nil {
 			return nil, nil, false, rejected(err)
 		}
@@ -143,15 +144,16 @@ func (s *Service) verifyAssertion(ctx context.Context, c *ceremony, raw json.Raw
 		// and the credential must be one of that user's passkeys.
 		var lookupErr error
 		handler := func(rawID, userHandle []byte) (webauthn.User, error) {
-			found, err := s.users.UserByHandle(ctx, userHandle)
+			if len(userHandle) == 0 {
+				return nil, fmt.Errorf("no user handle: %w", ErrNotFound)
+			}
+			found, keys, err := s.users.UserWithPasskeys(ctx, UserRef{Handle: userHandle})
 			if err != nil {
 				lookupErr = err
 				return nil, err
 			}
-			u = found
-			wu, err = s.waUserOf(ctx, found)
-			lookupErr = err
-			return wu, err
+			u, wu = found, newWAUser(found, keys)
+			return wu, nil
 		}
 		if _, _, err := s.wa.ValidatePasskeyLogin(handler, c.WebAuthn, parsed); err != nil {
 			// The library files every lookup failure as a bad request; a
@@ -223,11 +225,16 @@ func (s *Service) waUserOf(ctx context.Context, u *User) (*waUser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("passkeys of user: %w", err)
 	}
+	return newWAUser(u, keys), nil
+}
+
+// newWAUser presents u and their passkeys, read already, to go-webauthn.
+func newWAUser(u *User, keys []Passkey) *waUser {
 	creds := make([]webauthn.Credential, 0, len(keys))
 	for _, p := range keys {
 		creds = append(creds, toWebAuthn(p))
 	}
-	return &waUser{handle: u.Handle, name: u.Username, displayName: u.DisplayName, creds: creds, keys: keys}, nil
+	return &waUser{handle: u.Handle, name: u.Username, displayName: u.DisplayName, creds: creds, keys: keys}
 }
 
 func toWebAuthn(p Passkey) webauthn.Credential {

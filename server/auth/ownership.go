@@ -15,7 +15,7 @@ import (
 // only, so nobody can hold someone else's address for long (security rule
 // 11 in docs/PRODUCT.md).
 // The release happens in two ways, so the rule holds even if no sweep ever
-// runs: on demand, whenever the address is looked up (userByEmail) or given
+// runs: on demand, whenever the address is looked up (releaseOverdue) or given
 // to a new account (SignupFinish), and periodically (ReleaseUnprovenEmails,
 // started by the composition root) so that the accounts show it too.
 
@@ -37,14 +37,23 @@ func (s *Service) userByEmail(ctx context.Context, email string) (*User, error) 
 	if err != nil {
 		return nil, err
 	}
-	if s.overdue(u) {
-		if _, err := s.users.ReleaseUnprovenEmails(ctx, s.proofCutoff(), email); err != nil {
-			return nil, fmt.Errorf("release unproven email: %w", err)
-		}
-		s.log.InfoContext(ctx, "unproven email released", "user", u.UID)
-		return nil, fmt.Errorf("email released: %w", ErrNotFound)
+	if err := s.releaseOverdue(ctx, u, email); err != nil {
+		return nil, err
 	}
 	return u, nil
+}
+
+// releaseOverdue releases email, which u was found holding, if it is an
+// overdue unproven address; then the address finds nobody (ErrNotFound).
+func (s *Service) releaseOverdue(ctx context.Context, u *User, email string) error {
+	if !s.overdue(u) {
+		return nil
+	}
+	if _, err := s.users.ReleaseUnprovenEmails(ctx, s.proofCutoff(), email); err != nil {
+		return fmt.Errorf("release unproven email: %w", err)
+	}
+	s.log.InfoContext(ctx, "unproven email released", "user", u.UID)
+	return fmt.Errorf("email released: %w", ErrNotFound)
 }
 
 // ReleaseUnprovenEmails takes every overdue unproven address off its

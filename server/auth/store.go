@@ -21,6 +21,12 @@ type UserStore interface {
 	UserByUsername(ctx context.Context, username string) (*User, error)
 	UserByEmail(ctx context.Context, email string) (*User, error)
 
+	// UserWithPasskeys returns the user ref names together with their
+	// passkeys, oldest first, read at once (one query on a SQL store), for
+	// a login, which needs both. No such user: ErrNotFound; a ref that sets
+	// no field or several is an error.
+	UserWithPasskeys(ctx context.Context, ref UserRef) (*User, []Passkey, error)
+
 	// Passkeys lists a user's passkeys, oldest first.
 	Passkeys(ctx context.Context, userID int64) ([]Passkey, error)
 	// AddPasskey stores another passkey of an existing user; a known
@@ -56,6 +62,15 @@ type UserStore interface {
 	DeleteUser(ctx context.Context, userID int64) error
 
 	Ping(ctx context.Context) error
+}
+
+// UserRef names a user by exactly one of these, matched as the UserBy…
+// lookups of a UserStore match them. A Handle is set when it is not empty.
+type UserRef struct {
+	ID       int64
+	Handle   []byte
+	Username string
+	Email    string
 }
 
 // ChallengeStore keeps short-lived, single-use values: WebAuthn ceremony

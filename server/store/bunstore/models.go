@@ -3,6 +3,9 @@ package bunstore
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -61,6 +64,42 @@ type passkeyRow struct {
 	// ProvisionalUntil is NULL for a passkey that never was provisional.
 	ProvisionalUntil time.Time `bun:"provisional_until,nullzero"`
 }
+
+// userPasskeyRow is a user's row joined with one of their passkeys'; the
+// passkey's columns are all NULL (zero) for a user without passkeys.
+type userPasskeyRow struct {
+	User    userRow    `bun:"embed:u_"`
+	Passkey passkeyRow `bun:"embed:p_"`
+}
+
+// userPasskeyColumns selects every column of users (as u) and passkeys (as
+// p) under the names userPasskeyRow's embeds give them. It lists the row
+// types' own columns, so a column added to either is read here too. Both
+// dialects quote identifiers alike, so it is made once for any database.
+var userPasskeyColumns = func() func(*bun.DB) string {
+	var (
+		once sync.Once
+		cols string
+	)
+	return func(db *bun.DB) string {
+		once.Do(func() {
+			var list []string
+			for _, t := range []struct {
+				typ           reflect.Type
+				alias, prefix string
+			}{
+				{reflect.TypeFor[userRow](), "u", "u_"},
+				{reflect.TypeFor[passkeyRow](), "p", "p_"},
+			} {
+				for _, f := range db.Table(t.typ).Fields {
+					list = append(list, fmt.Sprintf("%s.%s AS %q", t.alias, f.SQLName, t.prefix+f.Name))
+				}
+			}
+			cols = strings.Join(list, ", ")
+		})
+		return cols
+	}
+}()
 
 type consentRow struct {
 	bun.BaseModel `bun:"table:consents"`

@@ -107,6 +107,64 @@ func (s *Store) Passkeys(ctx context.Context, userID int64) ([]auth.Passkey, err
 	return out, nil
 }
 
+// UserWithPasskeys implements auth.UserStore: the user's row joined with
+// each of their passkeys, in one query.
+func (s *Store) UserWithPasskeys(ctx context.Context, ref auth.UserRef) (*auth.User, []auth.Passkey, error) {
+	// The conditions are the UserBy… lookups', on the users table as u.
+	var (
+		where string
+		arg   any
+		n     int
+	)
+	if ref.ID != 0 {
+		where, arg, n = "u.id = ?", ref.ID, n+1
+	}
+	if len(ref.Handle) > 0 {
+		where, arg, n = "u.handle = ?", ref.Handle, n+1
+	}
+	if ref.Username != "" {
+		where, arg, n = "lower(u.username) = lower(?)", ref.Username, n+1
+	}
+	if ref.Email != "" {
+		key := auth.EmailKey(ref.Email)
+		if key == "" {
+			return nil, nil, fmt.Errorf("bunstore: user with passkeys: %w", auth.ErrNotFound)
+		}
+		where, arg, n = "u.email_key = ?", key, n+1
+	}
+	if n != 1 {
+		return nil, nil, fmt.Errorf("bunstore: user with passkeys: the reference must name the user by exactly one field, got %d", n)
+	}
+	var rows []userPasskeyRow
+	// id breaks ties between passkeys created within the same microsecond,
+	// as in Passkeys.
+	if err := s.db.NewSelect().
+		ColumnExpr(userPasskeyColumns(s.db)).
+		TableExpr("users AS u").
+		Join("LEFT JOIN passkeys AS p ON p.user_id = u.id").
+		Where(where, arg).
+		OrderExpr("p.created_at ASC, p.id ASC").
+		Scan(ctx, &rows); err != nil {
+		return nil, nil, mapError("user with passkeys", err)
+	}
+	if len(rows) == 0 {
+		return nil, nil, fmt.Errorf("bunstore: user with passkeys: %w", auth.ErrNotFound)
+	}
+	keys := make([]auth.Passkey, 0, len(rows))
+	for i := range rows {
+		if rows[i].Passkey.ID == 0 {
+			// The LEFT JOIN's row of a user without passkeys.
+			continue
+		}
+		p, err := rows[i].Passkey.toPasskey()
+		if err != nil {
+			return nil, nil, err
+		}
+		keys = append(keys, *p)
+	}
+	return rows[0].User.toUser(), keys, nil
+}
+
 // PasskeyByCredentialID returns the passkey with that credential id, or
 // auth.ErrNotFound; the contract suite uses it (storetest.Users).
 func (s *Store) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*auth.Passkey, error) {

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -52,6 +53,9 @@ func UserStore(t *testing.T, open func(t *testing.T) Users) {
 		{"lets any number of users have no email address", userNoEmail},
 		{"round-trips every passkey field", userPasskeyRoundTrip},
 		{"lists a user's passkeys oldest first and no one else's", userPasskeyOrder},
+		{"reads a user with their passkeys by every kind of reference", userWithPasskeys},
+		{"reads no one with their passkeys for a reference to nobody", userWithPasskeysNotFound},
+		{"refuses a reference that names a user by no field or several", userWithPasskeysBadRef},
 		{"refuses a username that differs only in case", userUsernameTaken},
 		{"refuses an email that differs only in case", userEmailTaken},
 		{"refuses a sign-up whose passkey is already registered and keeps no user", userDuplicateCredentialSignUp},
@@ -248,6 +252,104 @@ func userPasskeyOrder(t *testing.T, ctx context.Context, s Users) {
 	}
 	if want := []string{older.UID, first.UID, newer.UID}; !slices.Equal(got, want) {
 		t.Fatalf("Passkeys UIDs = %v, want %v (oldest first)", got, want)
+	}
+}
+
+func userWithPasskeys(t *testing.T, ctx context.Context, s Users) {
+	u, first := userNew()
+	u.Username = "Mixed_" + u.Username
+	u.Email = "Éve." + u.Email
+	u.EmailVerifiedAt = u.CreatedAt.Add(time.Minute)
+	userCreate(t, ctx, s, u, first)
+	// Out of creation order, and with every field that can be empty
+	// empty, as in userPasskeyRoundTrip.
+	older := userNewPasskey(u.ID)
+	older.CreatedAt = first.CreatedAt.Add(-time.Hour)
+	older.Transports, older.SignCount, older.LastUsedAt = nil, 0, first.CreatedAt.Add(time.Minute)
+	older.BackupEligible, older.BackupState = false, false
+	newer := userNewPasskey(u.ID)
+	newer.CreatedAt = first.CreatedAt.Add(time.Hour)
+	for _, p := range []*auth.Passkey{newer, older} {
+		if err := s.AddPasskey(ctx, p); err != nil {
+			t.Fatalf("AddPasskey: %v", err)
+		}
+	}
+	// Someone else's passkeys must not join in.
+	other, otherFirst := userNew()
+	userCreate(t, ctx, s, other, otherFirst)
+	if err := s.AddPasskey(ctx, userNewPasskey(other.ID)); err != nil {
+		t.Fatal(err)
+	}
+
+	want := []*auth.Passkey{older, first, newer}
+	for name, ref := range map[string]auth.UserRef{
+		"ID":                     {ID: u.ID},
+		"Handle":                 {Handle: u.Handle},
+		"Username":               {Username: u.Username},
+		"Username in upper case": {Username: strings.ToUpper(u.Username)},
+		"Email":                  {Email: u.Email},
+		// EmailKey's form: decomposed accent, other case, spaces.
+		"Email as typed otherwise": {Email: " e\u0301VE." + strings.ToUpper(u.Email[len("Éve."):]) + " "},
+	} {
+		got, keys, err := s.UserWithPasskeys(ctx, ref)
+		if err != nil {
+			t.Fatalf("UserWithPasskeys by %s: %v", name, err)
+		}
+		userCompare(t, "UserWithPasskeys by "+name, got, u)
+		if len(keys) != len(want) {
+			t.Fatalf("UserWithPasskeys by %s: %d passkeys, want %d", name, len(keys), len(want))
+		}
+		for i := range want {
+			userComparePasskey(t, fmt.Sprintf("UserWithPasskeys by %s: passkey %d", name, i), &keys[i], want[i])
+		}
+	}
+}
+
+func userWithPasskeysNotFound(t *testing.T, ctx context.Context, s Users) {
+	u, p := userNew()
+	userCreate(t, ctx, s, u, p)
+	pending, pp := userNew()
+	addr := pending.Email
+	pending.EmailPending, pending.Email = addr, ""
+	userCreate(t, ctx, s, pending, pp)
+	gone, gp := userNew()
+	userCreate(t, ctx, s, gone, gp)
+	if err := s.DeleteUser(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	ghost, _ := userNew()
+	for name, ref := range map[string]auth.UserRef{
+		"an unknown ID":              {ID: u.ID + 1000},
+		"an unknown handle":          {Handle: ghost.Handle},
+		"an unknown username":        {Username: ghost.Username},
+		"an unknown email":           {Email: ghost.Email},
+		"an email that has no key":   {Email: " \u200b "},
+		"a pending address":          {Email: addr},
+		"a deleted user's ID":        {ID: gone.ID},
+		"a deleted user's handle":    {Handle: gone.Handle},
+		"a deleted user's username":  {Username: gone.Username},
+		"a username given as email":  {Email: u.Username},
+		"an email given as username": {Username: u.Email},
+	} {
+		if got, keys, err := s.UserWithPasskeys(ctx, ref); !errors.Is(err, auth.ErrNotFound) {
+			t.Errorf("UserWithPasskeys(%s) = %+v, %d passkeys, %v; want ErrNotFound", name, got, len(keys), err)
+		}
+	}
+}
+
+func userWithPasskeysBadRef(t *testing.T, ctx context.Context, s Users) {
+	u, p := userNew()
+	userCreate(t, ctx, s, u, p)
+	for name, ref := range map[string]auth.UserRef{
+		"an empty reference":  {},
+		"an empty handle":     {Handle: []byte{}},
+		"an ID and a handle":  {ID: u.ID, Handle: u.Handle},
+		"a username and mail": {Username: u.Username, Email: u.Email},
+	} {
+		got, _, err := s.UserWithPasskeys(ctx, ref)
+		if err == nil || errors.Is(err, auth.ErrNotFound) || got != nil {
+			t.Errorf("UserWithPasskeys(%s) = %+v, %v; want an error other than ErrNotFound", name, got, err)
+		}
 	}
 }
 
