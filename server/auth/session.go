@@ -31,8 +31,10 @@ type proof struct {
 }
 
 // startSession opens a new session for u and returns it with the token for
-// the cookie. Every login gets a new token; an old one is never reused.
-// by is the passkey that authenticated it, nil for an email link.
+// the cookie. Every login gets a new token; an old one is never reused, and
+// the session of the browser's old token ends with it (no session id
+// survives a login: fixation). by is the passkey that authenticated it, nil
+// for an email link.
 func (s *Service) startSession(ctx context.Context, u *User, by *proof, client Client) (*Session, string, error) {
 	method, passkeyUID, uv := MethodEmail, "", false
 	if by != nil {
@@ -54,18 +56,28 @@ func (s *Service) startSession(ctx context.Context, u *User, by *proof, client C
 		UserAgent:       truncate(client.UserAgent, 256),
 		IP:              client.IP,
 	}
-	if err := s.sessions.Save(ctx, sess, s.sessionTTL(sess, now)); err != nil {
-		return nil, "", fmt.Errorf("save session: %w", err)
+	var replaces string
+	if old := client.SessionToken; old != "" && len(old) <= 128 {
+		replaces = sessionID(old)
 	}
-	if err := s.capSessions(ctx, u.ID, sess.ID); err != nil {
-		// The login stands; the cap is caught up with on the next one.
-		s.log.WarnContext(ctx, "could not cap the user's sessions", "user", u.UID, "err", err)
+	// One trip to the store: the new session, the old one's end and the
+	// count that tells whether the cap needs the list.
+	n, err := s.sessions.Start(ctx, sess, s.sessionTTL(sess, now), replaces)
+	if err != nil {
+		return nil, "", fmt.Errorf("start session: %w", err)
+	}
+	if n > MaxSessions {
+		if err := s.capSessions(ctx, u.ID, sess.ID); err != nil {
+			// The login stands; the cap is caught up with on the next one.
+			s.log.WarnContext(ctx, "could not cap the user's sessions", "user", u.UID, "err", err)
+		}
 	}
 	return sess, token, nil
 }
 
 // capSessions ends the sessions unused the longest while the user has more
-// than MaxSessions, never the one just started.
+// than MaxSessions, never the one just started. The count from Start may
+// include sessions that just ended, so the list has the last word.
 func (s *Service) capSessions(ctx context.Context, userID int64, keep string) error {
 	all, err := s.sessions.ListByUser(ctx, userID)
 	if err != nil || len(all) <= MaxSessions {

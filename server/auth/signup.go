@@ -95,6 +95,9 @@ func (s *Service) authenticatorSelection() protocol.AuthenticatorSelection {
 type Client struct {
 	UserAgent string
 	IP        string
+	// SessionToken is the session cookie the browser sent, if any: a
+	// login ends that session as it starts the new one.
+	SessionToken string
 }
 
 // SignupFinish verifies the new passkey and creates the account with it, in

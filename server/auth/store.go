@@ -90,12 +90,18 @@ type ChallengeStore interface {
 
 // SessionStore keeps server-side sessions; each expires on its own.
 type SessionStore interface {
-	// Save creates or replaces a session, to expire after ttl.
-	Save(ctx context.Context, s *Session, ttl time.Duration) error
+	// Start creates (or replaces) a session, to expire after ttl, and, in
+	// the same trip to the store, deletes the session replaces names (the
+	// one the browser had, whoever's it was; none when empty, and an
+	// unknown one is no error) and counts the user's sessions. The count
+	// includes every live session of the user and may include some that
+	// ended moments ago, so a count within a cap shows the cap holds
+	// without listing the sessions.
+	Start(ctx context.Context, s *Session, ttl time.Duration, replaces string) (sessions int, err error)
 	// Touch rewrites a session that still exists (its LastSeenAt, say) and
 	// restarts its ttl, atomically with respect to Delete: a session deleted
 	// before or while it runs stays deleted, and the answer is ErrNotFound.
-	// Save must never be used to refresh, since a request in flight while
+	// Start must never be used to refresh, since a request in flight while
 	// the session ends would bring it back.
 	Touch(ctx context.Context, s *Session, ttl time.Duration) error
 	// Get returns a live session or ErrNotFound.

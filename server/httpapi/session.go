@@ -52,12 +52,10 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// startSession sets the cookies of a fresh login and ends the session the
-// browser had before, so a session id never survives a login (fixation).
+// startSession sets the cookies of a fresh login. The session the browser
+// had before ended with the login (the domain was given its cookie in
+// auth.Client), so a session id never survives a login (fixation).
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, l *auth.Login) {
-	if err := s.opts.Auth.EndSessionByToken(r.Context(), s.cookie(r, s.sessionCookieName())); err != nil {
-		logger(r.Context()).WarnContext(r.Context(), "could not end the previous session", "err", err)
-	}
 	s.setCookie(w, s.sessionCookieName(), l.Token, l.Session.ExpiresAt)
 	s.setCookie(w, s.rememberCookieName(), l.User.UID, s.opts.Now().Add(s.opts.RememberFor))
 }

@@ -237,32 +237,43 @@ func (s *Store) Peek(ctx context.Context, key string) ([]byte, error) {
 	return append([]byte{}, c.value...), nil
 }
 
-// Save stores a copy of sess, to expire after ttl.
-func (s *Store) Save(ctx context.Context, sess *auth.Session, ttl time.Duration) error {
+// Start stores a copy of sess, to expire after ttl, deletes the session
+// replaces names, and counts the user's live sessions, all under the lock.
+func (s *Store) Start(ctx context.Context, sess *auth.Session, ttl time.Duration, replaces string) (int, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return 0, err
 	}
 	if err := checkTTL(ttl); err != nil {
-		return err
+		return 0, err
 	}
 	if sess.ID == "" {
-		return errors.New("memstore: save session: empty id")
+		return 0, errors.New("memstore: start session: empty id")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if old, ok := s.sessions[replaces]; ok && replaces != sess.ID {
+		s.removeSession(replaces, old.s.UserID)
+	}
 	if old, ok := s.sessions[sess.ID]; ok && old.s.UserID != sess.UserID {
 		s.removeSession(sess.ID, old.s.UserID)
 	}
+	now := s.now()
 	// auth.Session holds no slices or pointers, so copying the struct
 	// copies it all.
-	s.sessions[sess.ID] = session{s: *sess, expires: s.now().Add(ttl)}
+	s.sessions[sess.ID] = session{s: *sess, expires: now.Add(ttl)}
 	ids := s.byUser[sess.UserID]
 	if ids == nil {
 		ids = make(map[string]struct{})
 		s.byUser[sess.UserID] = ids
 	}
 	ids[sess.ID] = struct{}{}
-	return nil
+	n := 0
+	for id := range ids {
+		if now.Before(s.sessions[id].expires) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Touch replaces a live session and restarts its ttl; a session that is

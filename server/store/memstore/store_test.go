@@ -38,7 +38,7 @@ func TestInjectedClockExpiresEntries(t *testing.T) {
 
 	must(t, s.Put(ctx, "c", []byte("v"), time.Minute))
 	sess := &auth.Session{ID: "s", UserID: 1, CreatedAt: clk.Now()}
-	must(t, s.Save(ctx, sess, time.Hour))
+	must(t, s.save(ctx, sess, time.Hour))
 
 	clk.Advance(time.Minute - time.Nanosecond)
 	if _, err := s.Get(ctx, "s"); err != nil {
@@ -70,9 +70,9 @@ func TestJanitorPurgesExpiredEntries(t *testing.T) {
 
 	must(t, s.Put(ctx, "short", []byte("v"), time.Minute))
 	must(t, s.Put(ctx, "long", []byte("v"), time.Hour))
-	must(t, s.Save(ctx, &auth.Session{ID: "a", UserID: 1}, time.Minute))
-	must(t, s.Save(ctx, &auth.Session{ID: "b", UserID: 2}, time.Minute))
-	must(t, s.Save(ctx, &auth.Session{ID: "c", UserID: 2}, time.Hour))
+	must(t, s.save(ctx, &auth.Session{ID: "a", UserID: 1}, time.Minute))
+	must(t, s.save(ctx, &auth.Session{ID: "b", UserID: 2}, time.Minute))
+	must(t, s.save(ctx, &auth.Session{ID: "c", UserID: 2}, time.Hour))
 
 	// The janitor runs every millisecond but nothing has expired yet.
 	time.Sleep(20 * time.Millisecond)
@@ -140,7 +140,7 @@ func TestChallengesAreCappedSessionsAreNot(t *testing.T) {
 	must(t, s.Put(ctx, "a", []byte("w"), time.Minute))
 	// Sessions are never refused.
 	for i := range 10 {
-		must(t, s.Save(ctx, &auth.Session{ID: string(rune('s' + i)), UserID: 1}, time.Hour))
+		must(t, s.save(ctx, &auth.Session{ID: string(rune('s' + i)), UserID: 1}, time.Hour))
 	}
 	// Taking one makes room; so does expiry, without waiting for the janitor.
 	if _, err := s.Take(ctx, "b"); err != nil {
@@ -152,4 +152,10 @@ func TestChallengesAreCappedSessionsAreNot(t *testing.T) {
 	if c, _, _ := s.size(); c > 3 {
 		t.Fatalf("%d challenges held, more than the cap", c)
 	}
+}
+
+// save starts a session replacing none.
+func (s *Store) save(ctx context.Context, sess *auth.Session, ttl time.Duration) error {
+	_, err := s.Start(ctx, sess, ttl, "")
+	return err
 }

@@ -83,3 +83,37 @@ func TestLimiterChecksEveryKeyInOneRoundTrip(t *testing.T) {
 		t.Fatalf("Allow of %d keys took %d round trips (%v); want 1", len(checks), len(sent), sent)
 	}
 }
+
+func TestStartIsOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	ctx := context.Background()
+	mine := func(id string) *auth.Session { return &auth.Session{ID: id, UserID: 1} }
+	if err := s.save(ctx, mine("old"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.save(ctx, &auth.Session{ID: "theirs", UserID: 2}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	tr := countTrips(s)
+	for _, c := range []struct {
+		what, replaces string
+		trips          int
+	}{
+		{"replacing none", "", 1},
+		{"replacing the user's own session", "old", 1},
+		{"replacing an unknown session", "gone", 1},
+		// Only the other user's index needs a second trip.
+		{"replacing another user's session", "theirs", 2},
+	} {
+		if _, err := s.Start(ctx, mine("new-"+c.what), time.Hour, c.replaces); err != nil {
+			t.Fatalf("Start %s: %v", c.what, err)
+		}
+		if sent := tr.take(); len(sent) != c.trips {
+			t.Errorf("Start %s took %d round trips (%v); want %d", c.what, len(sent), sent, c.trips)
+		}
+	}
+	if n := s.c.ZCard(ctx, s.userKey(2)).Val(); n != 0 {
+		t.Fatalf("user 2's index holds %d entries after their session was replaced; want none", n)
+	}
+}

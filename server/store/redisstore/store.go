@@ -182,34 +182,67 @@ func decodeSession(id string, b []byte) (*auth.Session, error) {
 	}, nil
 }
 
-// Save creates or replaces a session, to expire after ttl, and records it in
-// its user's index.
+// Start creates or replaces a session, to expire after ttl, records it in
+// its user's index, deletes the session replaces names and counts the
+// user's index, in one pipeline: one round trip.
 //
 // The session key and the index key may live on different Cluster nodes, so
 // the commands go in a plain pipeline, not a transaction. That is safe
 // because the session key is the truth: ListByUser skips index entries whose
 // session is gone, and Get never reads the index.
-func (s *Store) Save(ctx context.Context, sess *auth.Session, ttl time.Duration) error {
+//
+// The replaced session is taken out of this user's index in the same
+// pipeline, which is right whenever the browser's previous session was the
+// same person's; when it was someone else's, a second round trip takes it
+// out of theirs.
+func (s *Store) Start(ctx context.Context, sess *auth.Session, ttl time.Duration, replaces string) (int, error) {
 	ttl, err := checkTTL(ttl)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if sess.ID == "" {
-		return errors.New("redisstore: save session: empty id")
+		return 0, errors.New("redisstore: start session: empty id")
 	}
 	b, err := encodeSession(sess)
 	if err != nil {
-		return fmt.Errorf("redisstore: encode session: %w", err)
+		return 0, fmt.Errorf("redisstore: encode session: %w", err)
 	}
-	_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+	userKey := s.userKey(sess.UserID)
+	var (
+		ended *redis.StringCmd
+		count *redis.IntCmd
+	)
+	cmds, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		// Before the SET, so that replacing a session by itself keeps it.
+		if replaces != "" {
+			ended = p.GetDel(ctx, s.sessionKey(replaces))
+			p.ZRem(ctx, userKey, replaces)
+		}
 		p.Set(ctx, s.sessionKey(sess.ID), b, ttl)
 		s.index(ctx, p, sess.UserID, sess.ID, ttl)
+		p.ZRemRangeByScore(ctx, userKey, "-inf", strconv.FormatInt(time.Now().UnixMilli(), 10))
+		count = p.ZCard(ctx, userKey)
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("redisstore: save session: %w", err)
+	// GETDEL of a session that is gone answers redis.Nil, which is no error
+	// here; any other command's failure is.
+	for _, c := range cmds {
+		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return 0, fmt.Errorf("redisstore: start session: %w", err)
+		}
 	}
-	return nil
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return 0, fmt.Errorf("redisstore: start session: %w", err)
+	}
+	if ended != nil && ended.Err() == nil && replaces != sess.ID {
+		// The replaced session is gone either way. Should this fail, or
+		// the session not decode, its entry is only a stale one, which
+		// ListByUser skips and its score removes.
+		if old, err := decodeSession(replaces, []byte(ended.Val())); err == nil && old.UserID != sess.UserID {
+			_ = s.c.ZRem(ctx, s.userKey(old.UserID), replaces).Err()
+		}
+	}
+	return int(count.Val()), nil
 }
 
 // Touch rewrites a session only if its key still exists (SET … XX), so a

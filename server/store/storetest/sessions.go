@@ -23,8 +23,9 @@ import (
 // Redis server's clock cannot be injected.
 //
 // Beyond the interface's own words, the contract says: deleting an unknown
-// session is not an error, a non-positive ttl is refused, and ListByUser of
-// a user without sessions returns an empty slice (nil is fine) and no error.
+// session is not an error, a non-positive ttl is refused (and Start then
+// changes nothing), and ListByUser of a user without sessions returns an
+// empty slice (nil is fine) and no error.
 func SessionStore(t *testing.T, open func(t *testing.T) auth.SessionStore) {
 	t.Helper()
 	for _, tc := range []struct {
@@ -46,6 +47,11 @@ func SessionStore(t *testing.T, open func(t *testing.T) auth.SessionStore) {
 		{"touch rewrites a live session and restarts its ttl", sessTouch},
 		{"touch never brings back a deleted session", sessTouchDeleted},
 		{"touch racing delete never brings the session back", sessTouchRace},
+		{"start counts the user's live sessions", sessStartCounts},
+		{"start ends the session it replaces", sessStartReplaces},
+		{"start ends a replaced session of another user", sessStartReplacesOther},
+		{"start replacing an unknown session or itself", sessStartReplacesNothing},
+		{"start with a bad ttl changes nothing", sessStartBadTTL},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -88,9 +94,18 @@ func sessNew(userID int64, n int) *auth.Session {
 
 func sessSave(t *testing.T, st auth.SessionStore, s *auth.Session, ttl time.Duration) {
 	t.Helper()
-	if err := st.Save(sessCtx(t), s, ttl); err != nil {
-		t.Fatalf("Save(%s): %v", s.ID, err)
+	sessStart(t, st, s, ttl, "")
+}
+
+// sessStart starts s, replacing the session replaces names, and returns
+// the count.
+func sessStart(t *testing.T, st auth.SessionStore, s *auth.Session, ttl time.Duration, replaces string) int {
+	t.Helper()
+	n, err := st.Start(sessCtx(t), s, ttl, replaces)
+	if err != nil {
+		t.Fatalf("Start(%s, replacing %q): %v", s.ID, replaces, err)
 	}
+	return n
 }
 
 func sessGet(t *testing.T, st auth.SessionStore, id string) *auth.Session {
@@ -289,8 +304,8 @@ func sessExtend(t *testing.T, st auth.SessionStore) {
 func sessBadTTL(t *testing.T, st auth.SessionStore) {
 	s := sessNew(1, 1)
 	for _, ttl := range []time.Duration{0, -time.Second} {
-		if err := st.Save(sessCtx(t), s, ttl); err == nil {
-			t.Errorf("Save with ttl %v succeeded; want an error", ttl)
+		if _, err := st.Start(sessCtx(t), s, ttl, ""); err == nil {
+			t.Errorf("Start with ttl %v succeeded; want an error", ttl)
 		}
 	}
 	sessWantNotFound(t, st, s.ID)
@@ -357,4 +372,81 @@ func sessTouchRace(t *testing.T, st auth.SessionStore) {
 		sessWantNotFound(t, st, s.ID)
 	}
 	sessWantList(t, st, 9)
+}
+
+func sessStartCounts(t *testing.T, st auth.SessionStore) {
+	for i := range 3 {
+		if n := sessStart(t, st, sessNew(1, i), sessTTL, ""); n != i+1 {
+			t.Fatalf("Start of user 1's session %d counted %d; want %d", i+1, n, i+1)
+		}
+	}
+	if n := sessStart(t, st, sessNew(2, 0), sessTTL, ""); n != 1 {
+		t.Fatalf("Start of user 2's first session counted %d; want 1", n)
+	}
+	// Starting a session again replaces it and counts it once.
+	if n := sessStart(t, st, sessNew(1, 0), sessTTL, ""); n != 3 {
+		t.Fatalf("Start of a session again counted %d; want 3", n)
+	}
+	// Ended sessions are not counted: deleted, or expired.
+	if err := st.Delete(sessCtx(t), sessNew(1, 1).ID); err != nil {
+		t.Fatal(err)
+	}
+	sessStart(t, st, sessNew(1, 2), 50*time.Millisecond, "")
+	time.Sleep(150 * time.Millisecond)
+	if n := sessStart(t, st, sessNew(1, 3), sessTTL, ""); n != 2 {
+		t.Fatalf("Start after one deleted and one expired counted %d; want 2", n)
+	}
+	sessWantList(t, st, 1, sessNew(1, 3), sessNew(1, 0))
+}
+
+func sessStartReplaces(t *testing.T, st auth.SessionStore) {
+	old, kept, next := sessNew(1, 1), sessNew(1, 2), sessNew(1, 3)
+	sessSave(t, st, old, sessTTL)
+	sessSave(t, st, kept, sessTTL)
+	if n := sessStart(t, st, next, sessTTL, old.ID); n != 2 {
+		t.Fatalf("Start replacing a session counted %d; want 2 (the new one and the one kept)", n)
+	}
+	sessWantNotFound(t, st, old.ID)
+	sessCompare(t, sessGet(t, st, next.ID), next)
+	sessWantList(t, st, 1, next, kept)
+}
+
+func sessStartReplacesOther(t *testing.T, st auth.SessionStore) {
+	theirs, theirOther, mine := sessNew(2, 1), sessNew(2, 2), sessNew(1, 3)
+	sessSave(t, st, theirs, sessTTL)
+	sessSave(t, st, theirOther, sessTTL)
+	if n := sessStart(t, st, mine, sessTTL, theirs.ID); n != 1 {
+		t.Fatalf("Start replacing another user's session counted %d; want 1", n)
+	}
+	sessWantNotFound(t, st, theirs.ID)
+	sessWantList(t, st, 2, theirOther)
+	sessWantList(t, st, 1, mine)
+	if n := sessStart(t, st, sessNew(2, 4), sessTTL, ""); n != 2 {
+		t.Fatalf("the other user's next Start counted %d; want 2", n)
+	}
+}
+
+func sessStartReplacesNothing(t *testing.T, st auth.SessionStore) {
+	s := sessNew(1, 1)
+	if n := sessStart(t, st, s, sessTTL, "no-such-session"); n != 1 {
+		t.Fatalf("Start replacing an unknown session counted %d; want 1", n)
+	}
+	sessCompare(t, sessGet(t, st, s.ID), s)
+	s.IP = "192.0.2.9"
+	if n := sessStart(t, st, s, sessTTL, s.ID); n != 1 {
+		t.Fatalf("Start replacing itself counted %d; want 1", n)
+	}
+	sessCompare(t, sessGet(t, st, s.ID), s)
+	sessWantList(t, st, 1, s)
+}
+
+func sessStartBadTTL(t *testing.T, st auth.SessionStore) {
+	old := sessNew(1, 1)
+	sessSave(t, st, old, sessTTL)
+	s := sessNew(1, 2)
+	if _, err := st.Start(sessCtx(t), s, 0, old.ID); err == nil {
+		t.Fatal("Start with a zero ttl succeeded; want an error")
+	}
+	sessWantNotFound(t, st, s.ID)
+	sessCompare(t, sessGet(t, st, old.ID), old)
 }
