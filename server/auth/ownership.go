@@ -15,9 +15,10 @@ import (
 // only, so nobody can hold someone else's address for long (security rule
 // 11 in docs/PRODUCT.md).
 // The release happens in two ways, so the rule holds even if no sweep ever
-// runs: on demand, whenever the address is looked up (releaseOverdue) or given
-// to a new account (SignupFinish), and periodically (ReleaseUnprovenEmails,
-// started by the composition root) so that the accounts show it too.
+// runs: on demand, whenever the address is looked up (releaseOverdue) or a
+// new account finds it taken (SignupFinish), and periodically
+// (ReleaseUnprovenEmails, started by the composition root) so that the
+// accounts show it too.
 
 // proofCutoff is the creation time before which an account's unproven
 // address is released.

@@ -131,12 +131,19 @@ func (s *Service) SignupFinish(ctx context.Context, req shared.SignupFinishReque
 		UpdatedAt:   now,
 	}
 	p := newPasskey(cred, name, client, now)
-	// An overdue unproven address is released before the new account asks
-	// for it, whether or not a sweep has run.
-	if _, err := s.users.ReleaseUnprovenEmails(ctx, s.proofCutoff(), u.Email); err != nil {
-		return nil, fmt.Errorf("release unproven email: %w", err)
-	}
 	err = s.users.CreateUser(ctx, u, p)
+	if ErrorCode(err) == shared.CodeEmailTaken {
+		// An overdue unproven address is released to the new account,
+		// whether or not a sweep has run. Only when the address is taken,
+		// so a sign-up with a free one is a single write.
+		n, rerr := s.users.ReleaseUnprovenEmails(ctx, s.proofCutoff(), u.Email)
+		if rerr != nil {
+			return nil, fmt.Errorf("release unproven email: %w", rerr)
+		}
+		if n > 0 {
+			err = s.users.CreateUser(ctx, u, p)
+		}
+	}
 	taken := s.opts.EnumerationProtection && ErrorCode(err) == shared.CodeEmailTaken
 	if taken {
 		// Looks like any other sign-up, but the account never gets the

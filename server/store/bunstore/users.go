@@ -26,16 +26,31 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User, first *auth.Passke
 		return err
 	}
 	pr.ID = 0
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(ur).Returning("id").Exec(ctx); err != nil {
-			return err
-		}
-		pr.UserID = ur.ID
-		if _, err := tx.NewInsert().Model(pr).Returning("id").Exec(ctx); err != nil {
-			return err
-		}
-		return nil
-	})
+	if s.dialect == DialectPostgres {
+		// One statement, so one round trip, and atomic as any statement
+		// is: the user's INSERT runs in a WITH clause and the passkey
+		// takes its id from it. A refusal of either undoes both.
+		err = s.db.NewInsert().
+			With("new_user", s.db.NewInsert().Model(ur).Returning("id")).
+			Model(pr).
+			Value("user_id", "(SELECT id FROM new_user)").
+			Returning("id, user_id").
+			Scan(ctx)
+		ur.ID = pr.UserID
+	} else {
+		// SQLite has no INSERT in WITH; a transaction costs no round
+		// trips there.
+		err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.NewInsert().Model(ur).Returning("id").Exec(ctx); err != nil {
+				return err
+			}
+			pr.UserID = ur.ID
+			if _, err := tx.NewInsert().Model(pr).Returning("id").Exec(ctx); err != nil {
+				return err
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return mapError("create user", err)
 	}
