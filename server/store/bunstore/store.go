@@ -71,6 +71,8 @@ func MaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
 type Store struct {
 	db      *bun.DB
 	dialect string
+	// stmts are the prepared forms of the login's queries (prepared.go).
+	stmts statements
 }
 
 var _ auth.UserStore = (*Store)(nil)

@@ -94,11 +94,20 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, erro
 }
 
 func (s *Store) userWhere(ctx context.Context, op, where string, arg any) (*auth.User, error) {
-	row := new(userRow)
-	if err := s.db.NewSelect().Model(row).Where(where, arg).Limit(1).Scan(ctx); err != nil {
+	// Every signed-in request reads its user by id: prepared, as a login's
+	// queries are. Into a slice, which is empty rather than an error when
+	// nothing matches.
+	var rows []userRow
+	query := func(args ...any) *bun.SelectQuery {
+		return s.db.NewSelect().Model((*userRow)(nil)).Where(where, args[0]).Limit(1)
+	}
+	if err := s.selectInto(ctx, "user where "+where, query, &rows, arg); err != nil {
 		return nil, mapError(op, err)
 	}
-	return row.toUser(), nil
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("bunstore: %s: %w", op, auth.ErrNotFound)
+	}
+	return rows[0].toUser(), nil
 }
 
 // Passkeys implements auth.UserStore.
@@ -151,15 +160,17 @@ func (s *Store) UserWithPasskeys(ctx context.Context, ref auth.UserRef) (*auth.U
 		return nil, nil, fmt.Errorf("bunstore: user with passkeys: the reference must name the user by exactly one field, got %d", n)
 	}
 	var rows []userPasskeyRow
-	// id breaks ties between passkeys created within the same microsecond,
-	// as in Passkeys.
-	if err := s.db.NewSelect().
-		ColumnExpr(userPasskeyColumns(s.db)).
-		TableExpr("users AS u").
-		Join("LEFT JOIN passkeys AS p ON p.user_id = u.id").
-		Where(where, arg).
-		OrderExpr("p.created_at ASC, p.id ASC").
-		Scan(ctx, &rows); err != nil {
+	query := func(args ...any) *bun.SelectQuery {
+		// id breaks ties between passkeys created within the same
+		// microsecond, as in Passkeys.
+		return s.db.NewSelect().
+			ColumnExpr(userPasskeyColumns(s.db)).
+			TableExpr("users AS u").
+			Join("LEFT JOIN passkeys AS p ON p.user_id = u.id").
+			Where(where, args[0]).
+			OrderExpr("p.created_at ASC, p.id ASC")
+	}
+	if err := s.selectInto(ctx, "user with passkeys where "+where, query, &rows, arg); err != nil {
 		return nil, nil, mapError("user with passkeys", err)
 	}
 	if len(rows) == 0 {
@@ -223,19 +234,18 @@ func (s *Store) RecordPasskeyUse(ctx context.Context, passkeyID int64, signCount
 	// means the authenticator keeps no counter, which is accepted only while
 	// the stored count is zero too: once a passkey has counted, a zero is as
 	// suspect as any count that does not increase.
-	res, err := s.db.NewUpdate().Model((*passkeyRow)(nil)).
-		Set("sign_count = ?", count).
-		Set("backup_state = ?", backupState).
-		Set("last_used_at = ?", lastUsed).
-		Where("id = ?", passkeyID).
-		Where("(sign_count < ? OR (? = 0 AND sign_count = 0))", count, count).
-		Exec(ctx)
+	query := func(args ...any) *bun.UpdateQuery {
+		count, backupState, lastUsed, id := args[0], args[1], args[2], args[3]
+		return s.db.NewUpdate().Model((*passkeyRow)(nil)).
+			Set("sign_count = ?", count).
+			Set("backup_state = ?", backupState).
+			Set("last_used_at = ?", lastUsed).
+			Where("id = ?", id).
+			Where("(sign_count < ? OR (? = 0 AND sign_count = 0))", count, count)
+	}
+	n, err := s.update(ctx, "record passkey use", query, count, backupState, lastUsed, passkeyID)
 	if err != nil {
 		return mapError("record passkey use", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("bunstore: record passkey use: %w", err)
 	}
 	if n > 0 {
 		return nil
