@@ -43,7 +43,11 @@ func TestUnreachablePostgresIsUnavailable(t *testing.T) {
 
 	p.Cut()
 	for name, call := range map[string]func() error{
-		"read":        func() error { _, err := s.UserByUsername(ctx, "user1"); return err },
+		"read": func() error { _, err := s.UserByUsername(ctx, "user1"); return err },
+		"login read": func() error {
+			_, _, err := s.UserWithPasskeys(ctx, auth.UserRef{Username: "user1"})
+			return err
+		},
 		"write":       func() error { return s.RecordPasskeyUse(ctx, 1, 5, false, now) },
 		"transaction": func() error { return create("2") },
 	} {

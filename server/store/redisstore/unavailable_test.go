@@ -44,13 +44,14 @@ func TestUnreachableRedisIsUnavailable(t *testing.T) {
 
 	p.Cut()
 	calls := map[string]func() error{
-		"Put (command)":   func() error { return s.Put(ctx, "k", []byte("v"), time.Minute) },
-		"Take (command)":  func() error { _, err := s.Take(ctx, "k"); return err },
-		"Get (command)":   func() error { _, err := s.Get(ctx, "s1"); return err },
-		"Save (pipeline)": func() error { return s.Save(ctx, sess, time.Hour) },
-		"ListByUser":      func() error { _, err := s.ListByUser(ctx, 7); return err },
+		"Put (command)":    func() error { return s.Put(ctx, "k", []byte("v"), time.Minute) },
+		"Take (command)":   func() error { _, err := s.Take(ctx, "k"); return err },
+		"Get (command)":    func() error { _, err := s.Get(ctx, "s1"); return err },
+		"Start (pipeline)": func() error { _, err := s.Start(ctx, sess, time.Hour, "s0"); return err },
+		"ListByUser":       func() error { _, err := s.ListByUser(ctx, 7); return err },
 		"Allow (script)": func() error {
-			_, _, err := s.Allow(ctx, "x", auth.Limit{Events: 1, Per: time.Minute, Burst: 1})
+			l := auth.Limit{Events: 1, Per: time.Minute, Burst: 1}
+			_, _, err := s.Allow(ctx, auth.LimitCheck{Key: "x", Limit: l}, auth.LimitCheck{Key: "y", Limit: l})
 			return err
 		},
 		"Delete (pipeline)": func() error { return s.Delete(ctx, "s1") },
@@ -63,8 +64,8 @@ func TestUnreachableRedisIsUnavailable(t *testing.T) {
 	}
 
 	p.Heal()
-	if err := s.Save(ctx, sess, time.Hour); err != nil {
-		t.Fatalf("Save after Redis came back: %v", err)
+	if _, err := s.Start(ctx, sess, time.Hour, ""); err != nil {
+		t.Fatalf("Start after Redis came back: %v", err)
 	}
 	if got, err := s.Get(ctx, "s1"); err != nil || got.UserID != 7 {
 		t.Fatalf("Get after Redis came back: %v, %v", got, err)
