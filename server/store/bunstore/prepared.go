@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"weak"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/driver/pgdriver"
@@ -16,9 +17,10 @@ import (
 // A query bun writes carries its values in its text, so Postgres parses and
 // plans it anew on every call. For the join of a user and their passkeys
 // that costs the server about three times what running it does (some 200µs
-// of CPU against 60µs on the development machine), twice in every login.
-// The queries of a login are therefore prepared on Postgres, once per
-// connection, and run as EXECUTE name(values).
+// of CPU against 60µs on the development machine), in every login. The
+// queries of a login, and the lookups of a user (every signed-in request
+// reads its own), are therefore prepared on Postgres, once per connection,
+// and run as EXECUTE name(values).
 //
 // SQL-level PREPARE and EXECUTE rather than the protocol's: EXECUTE is an
 // ordinary text query, so pgdriver's handling of a connection that failed
@@ -38,10 +40,47 @@ type statement struct {
 	name, query string
 }
 
-// statements holds each query's prepared form by key, made once.
+// statements holds each query's prepared form by key, made once, and which
+// connection has prepared which, so that a connection PREPAREs a statement
+// before its first EXECUTE rather than learning from an error (which
+// Postgres would log). The connections are held weakly: one the pool
+// closed is forgotten.
 type statements struct {
 	mu sync.Mutex
 	m  map[string]statement
+	on map[weak.Pointer[pgdriver.Conn]]map[string]bool
+}
+
+// preparedOn reports whether the connection pc has prepared name.
+func (st *statements) preparedOn(pc *pgdriver.Conn, name string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return pc != nil && st.on[weak.Make(pc)][name]
+}
+
+// markPrepared records that the connection pc has prepared name.
+func (st *statements) markPrepared(pc *pgdriver.Conn, name string) {
+	if pc == nil {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	key := weak.Make(pc)
+	names, ok := st.on[key]
+	if !ok {
+		// A new connection: forget the ones the pool has closed since.
+		for k := range st.on {
+			if k.Value() == nil {
+				delete(st.on, k)
+			}
+		}
+		if st.on == nil {
+			st.on = make(map[weak.Pointer[pgdriver.Conn]]map[string]bool)
+		}
+		names = make(map[string]bool)
+		st.on[key] = names
+	}
+	names[name] = true
 }
 
 // statement returns the prepared form of the query build makes with $1…$n
@@ -66,36 +105,54 @@ func (st *statements) statement(key string, nargs int, build func(args ...any) s
 	return p
 }
 
-// execute runs the prepared form of a query on one connection: run gets the
-// connection and "EXECUTE name(?, ?…)" for its arguments. A connection that
-// has not prepared it yet answers 26000, and one whose plan no longer fits
-// the tables (a migration changed a column's type) 0A000; either way the
-// statement is prepared again and run once more.
+// execute runs the prepared form of a query on one connection, preparing it
+// there first if it has not been: run gets the connection and "EXECUTE
+// name(?, ?…)" for its arguments. Should Postgres still answer that the
+// statement does not exist (26000), or that its plan no longer fits the
+// tables (0A000: a migration changed a column's type), it is prepared
+// again and run once more.
 func (s *Store) execute(ctx context.Context, p statement, nargs int, run func(conn bun.Conn, execute string) error) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	// Only the connection's identity is kept, never the connection.
+	var pc *pgdriver.Conn
+	_ = conn.Raw(func(dc any) error {
+		pc, _ = dc.(*pgdriver.Conn)
+		return nil
+	})
+	prepare := func(again bool) error {
+		// Through database/sql itself: bun would read the $n as its own.
+		if again {
+			if _, err := conn.Conn.ExecContext(ctx, "DEALLOCATE "+p.name); err != nil && pgCode(err) != "26000" {
+				return err
+			}
+		}
+		if _, err := conn.Conn.ExecContext(ctx, "PREPARE "+p.name+" AS "+p.query); err != nil {
+			return err
+		}
+		s.stmts.markPrepared(pc, p.name)
+		return nil
+	}
+	if !s.stmts.preparedOn(pc, p.name) {
+		if err := prepare(false); err != nil {
+			return err
+		}
+	}
 	execute := "EXECUTE " + p.name
 	if nargs > 0 {
 		execute += "(" + strings.Repeat("?, ", nargs-1) + "?)"
 	}
 	err = run(conn, execute)
-	code := pgCode(err)
-	if code != "26000" && code != "0A000" {
-		return err
-	}
-	// Through database/sql itself: bun would read the $n as its own.
-	if code == "0A000" {
-		if _, err := conn.Conn.ExecContext(ctx, "DEALLOCATE "+p.name); err != nil {
+	if code := pgCode(err); code == "26000" || code == "0A000" {
+		if err := prepare(true); err != nil {
 			return err
 		}
+		err = run(conn, execute)
 	}
-	if _, err := conn.Conn.ExecContext(ctx, "PREPARE "+p.name+" AS "+p.query); err != nil {
-		return err
-	}
-	return run(conn, execute)
+	return err
 }
 
 // pgCode is a Postgres error's SQLSTATE, or "".
