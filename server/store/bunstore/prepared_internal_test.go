@@ -1,10 +1,15 @@
 package bunstore
 
 import (
+	"database/sql"
+	"maps"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/uptrace/bun"
 
+	"github.com/latchkey/latchkey/server/auth"
 	"github.com/latchkey/latchkey/server/internal/testenv"
 )
 
@@ -50,5 +55,43 @@ func TestExecutePreparesBeforeTheFirstRun(t *testing.T) {
 		if err != nil {
 			t.Errorf("run %d: %v", i+1, err)
 		}
+	}
+}
+
+// SQLite prepares each select once, and a statement serves every call.
+func TestSQLitePreparesEachSelectOnce(t *testing.T) {
+	t.Parallel()
+	s, err := Open(t.Context(), "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	now := time.Now()
+	u := &auth.User{UID: "u1", Handle: []byte("h1"), Username: "alice", Email: "alice@example.com", CreatedAt: now, UpdatedAt: now}
+	if err := s.CreateUser(t.Context(), u, &auth.Passkey{UID: "p1", CredentialID: []byte("c1"), PublicKey: []byte{1}, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	held := func() map[string]*sql.Stmt {
+		s.stmts.mu.Lock()
+		defer s.stmts.mu.Unlock()
+		return maps.Clone(s.stmts.sqlite)
+	}
+	for range 3 {
+		if _, keys, err := s.UserWithPasskeys(t.Context(), auth.UserRef{Handle: u.Handle}); err != nil || len(keys) != 1 {
+			t.Fatalf("UserWithPasskeys = %d passkeys, %v", len(keys), err)
+		}
+		if _, err := s.UserByID(t.Context(), u.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := held()
+	if len(first) != 2 {
+		t.Fatalf("%d statements prepared (%v); want the two selects", len(first), slices.Collect(maps.Keys(first)))
+	}
+	if _, err := s.UserByID(t.Context(), u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if again := held(); !maps.Equal(again, first) {
+		t.Fatalf("another call prepared again: %v", slices.Collect(maps.Keys(again)))
 	}
 }
