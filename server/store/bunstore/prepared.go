@@ -31,10 +31,10 @@ import (
 // query as the text form, with $1, $2… in place of the values, so its SQL is
 // written once; its name is a hash of that text.
 //
-// SQLite parses in process, but the join still takes it three times as long
-// to parse as to run (about 55µs against 15µs). Nothing can be left half
-// read there, so its selects are database/sql's prepared statements, which
-// it prepares on each connection as the connection first runs them. Its
+// SQLite parses in process, but the join still takes it about 55µs as text
+// and 15µs prepared. Nothing can be left half read there, so its selects
+// are database/sql's prepared statements, which it prepares on each
+// connection as the connection first runs them. Its
 // writes stay text: the driver would bind a time in another format than bun
 // writes it, and a column must hold one format to compare and sort.
 //
