@@ -28,9 +28,7 @@ type Client struct {
 
 // APIError returns the *shared.APIError in err's chain, if any.
 func APIError(err error) (*shared.APIError, bool) {
-	var e *shared.APIError
-	ok := errors.As(err, &e)
-	return e, ok
+	return errors.AsType[*shared.APIError](err)
 }
 
 // Code returns the API error code in err, or "" for other errors.

@@ -22,8 +22,7 @@ func (p *Problem) Unwrap() error { return p.Err }
 
 // Message turns any error into a sentence for a person.
 func Message(err error) string {
-	var p *Problem
-	if errors.As(err, &p) {
+	if p, ok := errors.AsType[*Problem](err); ok {
 		return p.Msg
 	}
 	if e, ok := apiError(err); ok {

@@ -58,10 +58,11 @@ func Await(ctx context.Context, p js.Value) (js.Value, error) {
 func Call(v js.Value, method string, args ...any) (r js.Value, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			var je js.Error
-			if e, ok := p.(error); ok && errors.As(e, &je) {
-				err = ToError(je.Value)
-				return
+			if e, ok := p.(error); ok {
+				if je, ok := errors.AsType[js.Error](e); ok {
+					err = ToError(je.Value)
+					return
+				}
 			}
 			panic(p)
 		}
