@@ -80,12 +80,17 @@ func Get(ctx context.Context, optionsJSON []byte, conditional bool) ([]byte, err
 		opts["mediation"] = "conditional"
 	}
 	// An AbortController lets a pending autofill request be withdrawn when
-	// the person presses a button that starts a modal prompt instead.
+	// the person presses a button that starts a modal prompt instead: run
+	// returns as soon as ctx ends, and the browser's request is aborted
+	// then. (Not with context.AfterFunc: it links a context type of its
+	// own into the wasm.)
 	ac := js.Global().Get("AbortController").New()
 	opts["signal"] = ac.Get("signal")
-	stop := context.AfterFunc(ctx, func() { ac.Call("abort") })
-	defer stop()
-	return run(ctx, "get", opts)
+	cred, err := run(ctx, "get", opts)
+	if ctx.Err() != nil {
+		ac.Call("abort")
+	}
+	return cred, err
 }
 
 func run(ctx context.Context, method string, opts map[string]any) ([]byte, error) {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"syscall/js"
 	"testing"
+	"time"
 )
 
 // Run under Node: GOOS=js GOARCH=wasm go test
@@ -100,5 +101,53 @@ func TestCredentialFallbackMakesTheJSONTheServerReads(t *testing.T) {
 		got.Response["userHandle"] != b64([]byte("h")) || got.Response["clientDataJSON"] != b64([]byte(`{"type":"webauthn.get"}`)) ||
 		got.ClientExtensionResults == nil {
 		t.Errorf("credential JSON %s", raw)
+	}
+}
+
+// Cancelling the context of a pending Get (an autofill request the person
+// withdrew by pressing a button) aborts the browser's request, so that the
+// modal prompt that follows is not refused.
+func TestCancellingGetAbortsTheRequest(t *testing.T) {
+	if Supported() {
+		t.Skip("this JavaScript runtime has WebAuthn")
+	}
+	g := js.Global()
+	g.Set("PublicKeyCredential", js.ValueOf(map[string]any{}))
+	g.Set("navigator", js.ValueOf(map[string]any{"credentials": map[string]any{}}))
+	t.Cleanup(func() {
+		g.Delete("PublicKeyCredential")
+		g.Delete("navigator")
+	})
+	pending, aborted := make(chan struct{}), make(chan struct{})
+	get := js.FuncOf(func(this js.Value, args []js.Value) any {
+		close(pending)
+		signal := args[0].Get("signal")
+		return g.Get("Promise").New(js.FuncOf(func(this js.Value, pa []js.Value) any {
+			signal.Call("addEventListener", "abort", js.FuncOf(func(js.Value, []js.Value) any {
+				close(aborted)
+				pa[1].Invoke(map[string]any{"name": "AbortError", "message": "aborted"})
+				return nil
+			}))
+			return nil
+		}))
+	})
+	defer get.Release()
+	g.Get("navigator").Get("credentials").Set("get", get)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := Get(ctx, []byte(`{"challenge":"AAAA"}`), true)
+		done <- err
+	}()
+	<-pending
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Get after cancel: %v", err)
+	}
+	select {
+	case <-aborted:
+	case <-time.After(time.Second):
+		t.Error("the request was not aborted")
 	}
 }
