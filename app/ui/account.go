@@ -94,7 +94,7 @@ func (p *account) reload() {
 func (p *account) Render() app.UI {
 	if !p.session.LoggedIn() {
 		return &shell{Title: "Your account", Content: []app.UI{
-			app.P().Class("muted").ID("account-loading").Text("Loading your account…"),
+			text("p", "muted", "account-loading", "Loading your account…"),
 		}}
 	}
 	u := p.session.User
@@ -102,130 +102,130 @@ func (p *account) Render() app.UI {
 	if name == "" {
 		name = u.Username
 	}
+	busy := p.task.Busy
+	unconfirmed := u.Email != "" && !u.EmailVerified
+	var addEmail app.UI
+	if u.Email == "" {
+		addEmail = app.Elem("form").Class("callout").ID("email-form").On("submit", func(ctx app.Context, e app.Event) {
+			e.PreventDefault()
+			p.requestEmail(p.newEmail)
+		}).Body(
+			text("p", "", "", "Your account has no email address. Add one so you can log in with an emailed link when you have no passkey at hand. We send a link to it; the address is added when you use the link."),
+			field{ID: "new-email", Label: "Email address", Type: "email", Autocomplete: "email", Value: &p.newEmail, Required: true}.render(),
+			submit("button", "email-add", "Send the link", busy),
+		)
+	}
 	return &shell{Title: "Your account", Content: []app.UI{
-		app.P().Class("lead").ID("account-greeting").Text("Welcome, " + name + "!"),
-		app.If(p.session.Method == shared.MethodEmail, func() app.UI {
-			return app.Div().Class("callout").ID("add-passkey-callout").Body(
-				app.P().Text("You logged in with an email link. Add a passkey for this device, and next time your fingerprint, face or security key is all it takes."),
-				app.Button().Class("button").ID("add-passkey-device").Disabled(p.task.Busy).Text("Add a passkey for this device").OnClick(p.addPasskey),
-			)
-		}),
-		app.Div().Class("card").Body(
-			app.Dl().Class("details").Body(
-				app.Dt().Text("Username"), app.Dd().ID("account-username").Text(u.Username),
-				app.Dt().Text("Email"), app.Dd().ID("account-email").Body(
+		text("p", "lead", "account-greeting", "Welcome, "+name+"!"),
+		when(p.session.Method == shared.MethodEmail, el("div", "callout", "add-passkey-callout",
+			text("p", "", "", "You logged in with an email link. Add a passkey for this device, and next time your fingerprint, face or security key is all it takes."),
+			button("button", "add-passkey-device", "Add a passkey for this device", busy, p.addPasskey),
+		)),
+		el("div", "card", "",
+			el("dl", "details", "",
+				text("dt", "", "", "Username"), text("dd", "", "account-username", u.Username),
+				text("dt", "", "", "Email"), el("dd", "", "account-email",
 					app.Text(u.Email),
-					app.If(u.Email != "" && !u.EmailVerified, func() app.UI {
-						return app.Span().Class("badge").ID("email-unconfirmed").Text("Not confirmed")
-					}),
+					when(unconfirmed, text("span", "badge", "email-unconfirmed", "Not confirmed")),
 				),
 			),
-			app.If(u.Email != "" && !u.EmailVerified, func() app.UI {
-				return app.Div().Body(
-					app.P().Class("muted").Text("Use the link we emailed you to confirm this address. An address nobody confirms is removed from the account after 7 days."),
-					app.Button().Class("button button-small button-secondary").ID("email-resend").Disabled(p.task.Busy).Text("Send a new link").
-						OnClick(func(ctx app.Context, e app.Event) { p.requestEmail(u.Email) }),
-				)
-			}),
+			when(unconfirmed, el("div", "", "",
+				text("p", "muted", "", "Use the link we emailed you to confirm this address. An address nobody confirms is removed from the account after 7 days."),
+				button("button button-small button-secondary", "email-resend", "Send a new link", busy,
+					func(ctx app.Context, e app.Event) { p.requestEmail(u.Email) }),
+			)),
 		),
-		app.If(u.Email == "", func() app.UI {
-			return app.Form().Class("callout").ID("email-form").OnSubmit(func(ctx app.Context, e app.Event) {
-				e.PreventDefault()
-				p.requestEmail(p.newEmail)
-			}).Body(
-				app.P().Text("Your account has no email address. Add one so you can log in with an emailed link when you have no passkey at hand. We send a link to it; the address is added when you use the link."),
-				field{ID: "new-email", Label: "Email address", Type: "email", Autocomplete: "email", Value: &p.newEmail, Required: true}.render(),
-				app.Button().Class("button").ID("email-add").Type("submit").Disabled(p.task.Busy).Text("Send the link"),
-			)
-		}),
-		app.If(p.task.Busy, func() app.UI {
-			return app.P().Class("progress").ID("account-progress").Aria("live", "polite").Text(p.task.Progress)
-		}),
-		app.If(p.task.Message() != "", func() app.UI {
-			return app.P().Class("form-error").ID("account-error").Attr("role", "alert").Text(p.task.Message())
-		}),
-		app.H2().Text("Passkeys"),
+		addEmail,
+		progress("account-progress", busy, p.task.Progress),
+		alert("account-error", p.task.Message()),
+		text("h2", "", "", "Passkeys"),
 		p.renderPasskeys(),
-		app.Div().Class("actions").Body(
-			app.Button().Class("button button-secondary").ID("add-passkey").Disabled(p.task.Busy).Text("Add a passkey").OnClick(p.addPasskey),
+		el("div", "actions", "",
+			button("button button-secondary", "add-passkey", "Add a passkey", busy, p.addPasskey),
 		),
-		app.H2().Text("Apps"),
+		text("h2", "", "", "Apps"),
 		p.renderApps(),
-		app.H2().Text("Signed-in sessions"),
+		text("h2", "", "", "Signed-in sessions"),
 		p.renderSessions(),
-		app.Div().Class("actions").Body(
-			app.Button().Class("button button-secondary").ID("account-logout").Text("Log out").OnClick(logout),
+		el("div", "actions", "",
+			button("button button-secondary", "account-logout", "Log out", false, logout),
 		),
 	}}
 }
 
 func (p *account) renderPasskeys() app.UI {
 	if p.keysStatus != flow.Loaded {
-		return app.P().Class("muted").Text("Loading your passkeys…")
+		return text("p", "muted", "", "Loading your passkeys…")
 	}
-	return app.Ul().Class("list").ID("passkeys").Body(
-		app.Range(p.keys).Slice(func(i int) app.UI {
-			k := p.keys[i]
-			where := "This device only"
-			if k.Synced {
-				where = "Synced"
-			}
-			used := "Never used"
-			if k.LastUsedAt != nil {
-				used = "Last used " + formatDate(*k.LastUsedAt)
-			}
-			meta := "Created " + formatDate(k.CreatedAt) + " · " + used
-			if k.AuthenticatorName != "" && k.AuthenticatorName != k.Name {
-				meta = k.AuthenticatorName + " · " + meta
-			}
-			var actions app.UI
-			switch {
-			case p.renaming == k.ID:
-				actions = app.Form().Class("actions").ID("rename-form").OnSubmit(p.saveRename).Body(
-					app.Input().ID("rename-input").Type("text").Value(p.renameTo).Attr("maxlength", shared.PasskeyNameMaxLen).Aria("label", "New name").
-						OnInput(func(ctx app.Context, e app.Event) { p.renameTo = ctx.JSSrc().Get("value").String() }),
-					app.Button().Class("button button-small").ID("rename-save").Type("submit").Text("Save"),
-					app.Button().Class("button button-small button-secondary").Type("button").Text("Cancel").
-						OnClick(func(ctx app.Context, e app.Event) { p.renaming = "" }),
-				)
-			case p.confirming == k.ID:
-				actions = app.Div().Class("actions").Body(
-					app.Span().Text("Delete this passkey? It will no longer log you in."),
-					app.Button().Class("button button-small button-danger").ID("delete-confirm").Disabled(p.task.Busy).Text("Delete").
-						OnClick(func(ctx app.Context, e app.Event) { p.deletePasskey(k.ID) }),
-					app.Button().Class("button button-small button-secondary").Text("Cancel").
-						OnClick(func(ctx app.Context, e app.Event) { p.confirming = "" }),
-				)
-			default:
-				actions = app.Div().Class("actions").Body(
-					app.Button().Class("button button-small button-secondary").Class("rename").Disabled(p.task.Busy).Text("Rename").
-						OnClick(func(ctx app.Context, e app.Event) {
-							p.renaming, p.renameTo, p.confirming, p.task.Err = k.ID, k.Name, "", nil
-						}),
-					app.Button().Class("button button-small button-danger").Class("delete").Disabled(p.task.Busy).Text("Delete").
-						OnClick(func(ctx app.Context, e app.Event) { p.confirming, p.renaming, p.task.Err = k.ID, "", nil }),
-				)
-			}
-			icon := k.AuthenticatorIcon
-			if icon == "" {
-				icon = "passkey"
-			}
-			return app.Li().Class("passkey").DataSet("id", k.ID).Body(
-				app.Img().Class("passkey-icon").Src("/web/icons/"+icon+".svg").Alt(""),
-				app.Div().Class("grow").Body(
-					app.Strong().Class("passkey-name").Text(k.Name),
-					app.Span().Class("badge").Text(where),
-					app.If(k.ProvisionalUntil != nil, func() app.UI {
-						return app.Span().Class("badge badge-warn provisional").Text("Provisional until " + formatDate(*k.ProvisionalUntil))
-					}),
-					app.Div().Class("meta").Text(meta),
-					app.If(k.ProvisionalUntil != nil, func() app.UI {
-						return app.Div().Class("meta").Text("Added after an email login. Until then it logs you in, but can't delete passkeys or end other sessions.")
-					}),
-				),
-				actions,
-			)
-		}),
+	items := make([]app.UI, len(p.keys))
+	for i, k := range p.keys {
+		items[i] = p.renderPasskey(k)
+	}
+	return el("ul", "list", "passkeys", items...)
+}
+
+func (p *account) renderPasskey(k shared.Passkey) app.UI {
+	busy := p.task.Busy
+	where := "This device only"
+	if k.Synced {
+		where = "Synced"
+	}
+	used := "Never used"
+	if k.LastUsedAt != nil {
+		used = "Last used " + formatDate(*k.LastUsedAt)
+	}
+	meta := "Created " + formatDate(k.CreatedAt) + " · " + used
+	if k.AuthenticatorName != "" && k.AuthenticatorName != k.Name {
+		meta = k.AuthenticatorName + " · " + meta
+	}
+	var actions app.UI
+	switch {
+	case p.renaming == k.ID:
+		actions = app.Elem("form").Class("actions").ID("rename-form").On("submit", p.saveRename).Body(
+			app.ElemSelfClosing("input").ID("rename-input").Attr("type", "text").Attr("value", p.renameTo).
+				Attr("maxlength", shared.PasskeyNameMaxLen).Aria("label", "New name").
+				On("input", func(ctx app.Context, e app.Event) { p.renameTo = ctx.JSSrc().Get("value").String() }),
+			submit("button button-small", "rename-save", "Save", false),
+			app.Elem("button").Class("button button-small button-secondary").Attr("type", "button").Text("Cancel").
+				On("click", func(ctx app.Context, e app.Event) { p.renaming = "" }),
+		)
+	case p.confirming == k.ID:
+		actions = el("div", "actions", "",
+			text("span", "", "", "Delete this passkey? It will no longer log you in."),
+			button("button button-small button-danger", "delete-confirm", "Delete", busy,
+				func(ctx app.Context, e app.Event) { p.deletePasskey(k.ID) }),
+			button("button button-small button-secondary", "", "Cancel", false,
+				func(ctx app.Context, e app.Event) { p.confirming = "" }),
+		)
+	default:
+		actions = el("div", "actions", "",
+			button("button button-small button-secondary rename", "", "Rename", busy,
+				func(ctx app.Context, e app.Event) {
+					p.renaming, p.renameTo, p.confirming, p.task.Err = k.ID, k.Name, "", nil
+				}),
+			button("button button-small button-danger delete", "", "Delete", busy,
+				func(ctx app.Context, e app.Event) { p.confirming, p.renaming, p.task.Err = k.ID, "", nil }),
+		)
+	}
+	icon := k.AuthenticatorIcon
+	if icon == "" {
+		icon = "passkey"
+	}
+	var provisional, provisionalNote app.UI
+	if k.ProvisionalUntil != nil {
+		provisional = text("span", "badge badge-warn provisional", "", "Provisional until "+formatDate(*k.ProvisionalUntil))
+		provisionalNote = text("div", "meta", "", "Added after an email login. Until then it logs you in, but can't delete passkeys or end other sessions.")
+	}
+	return app.Elem("li").Class("passkey").DataSet("id", k.ID).Body(
+		app.Img().Class("passkey-icon").Src("/web/icons/"+icon+".svg").Alt(""),
+		el("div", "grow", "",
+			text("strong", "passkey-name", "", k.Name),
+			text("span", "badge", "", where),
+			provisional,
+			text("div", "meta", "", meta),
+			provisionalNote,
+		),
+		actions,
 	)
 }
 
@@ -234,80 +234,75 @@ func (p *account) renderPasskeys() app.UI {
 func (p *account) renderApps() app.UI {
 	switch {
 	case p.keysStatus != flow.Loaded:
-		return app.P().Class("muted").Text("Loading your apps…")
+		return text("p", "muted", "", "Loading your apps…")
 	case len(p.apps) == 0:
-		return app.P().Class("muted").ID("apps-none").Text("No apps sign you in with Latchkey yet.")
+		return text("p", "muted", "apps-none", "No apps sign you in with Latchkey yet.")
 	}
-	return app.Div().Body(
-		app.P().Class("muted").Text("These apps may sign you in with Latchkey. Removing access forgets your permission and ends the app's access; it asks again the next time you use it."),
-		app.Ul().Class("list").ID("apps").Body(
-			app.Range(p.apps).Slice(func(i int) app.UI {
-				a := p.apps[i]
-				receives := "Only an identifier for your account"
-				if lines := flow.ScopeLines(a.Scopes); len(lines) > 0 {
-					receives = strings.Join(lines, " · ")
-				}
-				return app.Li().Class("app").DataSet("id", a.ID).Body(
-					app.Div().Class("grow").Body(
-						app.Strong().Class("app-name").Text(a.Name),
-						app.Div().Class("meta").Text("Allowed since "+formatDate(a.GrantedAt)),
-						app.Div().Class("meta").Text(receives),
-					),
-					app.Button().Class("button button-small button-danger").ID("app-remove-"+a.ID).Disabled(p.task.Busy).
-						Aria("label", "Remove access for "+a.Name).Text("Remove access").
-						OnClick(func(ctx app.Context, e app.Event) { p.removeApp(a) }),
-				)
-			}),
-		),
+	items := make([]app.UI, len(p.apps))
+	for i, a := range p.apps {
+		receives := "Only an identifier for your account"
+		if lines := flow.ScopeLines(a.Scopes); len(lines) > 0 {
+			receives = strings.Join(lines, " · ")
+		}
+		items[i] = app.Elem("li").Class("app").DataSet("id", a.ID).Body(
+			el("div", "grow", "",
+				text("strong", "app-name", "", a.Name),
+				text("div", "meta", "", "Allowed since "+formatDate(a.GrantedAt)),
+				text("div", "meta", "", receives),
+			),
+			app.Elem("button").Class("button button-small button-danger").ID("app-remove-"+a.ID).Attr("disabled", p.task.Busy).
+				Aria("label", "Remove access for "+a.Name).Text("Remove access").
+				On("click", func(ctx app.Context, e app.Event) { p.removeApp(a) }),
+		)
+	}
+	return el("div", "", "",
+		text("p", "muted", "", "These apps may sign you in with Latchkey. Removing access forgets your permission and ends the app's access; it asks again the next time you use it."),
+		el("ul", "list", "apps", items...),
 	)
 }
 
 func (p *account) renderSessions() app.UI {
-	others := 0
-	for _, s := range p.sessions {
-		if !s.Current {
-			others++
+	others := false
+	items := make([]app.UI, len(p.sessions))
+	for i, s := range p.sessions {
+		how := "passkey"
+		if s.Method == shared.MethodEmail {
+			how = "email link"
 		}
+		var end app.UI
+		if !s.Current {
+			others = true
+			end = button("button button-small button-secondary end-session", "", "End", false,
+				func(ctx app.Context, e app.Event) { p.endSessions([]string{s.ID}) })
+		}
+		items[i] = el("li", "session", "",
+			el("div", "", "",
+				text("strong", "", "", s.Device),
+				when(s.Current, text("span", "badge", "", "This device")),
+				text("div", "meta", "", "Signed in with a "+how+" on "+formatDate(s.CreatedAt)+" · last active "+formatDate(s.LastSeenAt)+" · "+s.IP),
+			),
+			end,
+		)
 	}
-	return app.Div().Body(
-		app.Ul().Class("list").ID("sessions").Body(
-			app.Range(p.sessions).Slice(func(i int) app.UI {
-				s := p.sessions[i]
-				label := s.Device
-				how := "passkey"
-				if s.Method == shared.MethodEmail {
-					how = "email link"
-				}
-				return app.Li().Class("session").Body(
-					app.Div().Body(
-						app.Strong().Text(label),
-						app.If(s.Current, func() app.UI { return app.Span().Class("badge").Text("This device") }),
-						app.Div().Class("meta").Text("Signed in with a "+how+" on "+formatDate(s.CreatedAt)+" · last active "+formatDate(s.LastSeenAt)+" · "+s.IP),
-					),
-					app.If(!s.Current, func() app.UI {
-						return app.Button().Class("button button-small button-secondary").Class("end-session").Text("End").
-							OnClick(func(ctx app.Context, e app.Event) { p.endSessions([]string{s.ID}) })
-					}),
-				)
-			}),
-		),
-		app.Div().Class("actions").Body(
-			app.If(others > 0, func() app.UI {
-				return app.Button().Class("button button-secondary").ID("end-other-sessions").Disabled(p.task.Busy).Text("Log out other sessions").
-					OnClick(func(ctx app.Context, e app.Event) {
-						var ids []string
-						for _, s := range p.sessions {
-							if !s.Current {
-								ids = append(ids, s.ID)
-							}
-						}
-						p.endSessions(ids)
-					})
-			}),
-			app.Button().Class("button button-danger").ID("logout-everywhere").Disabled(p.task.Busy).Text("Log out everywhere").
-				OnClick(p.logoutEverywhere),
+	return el("div", "", "",
+		el("ul", "list", "sessions", items...),
+		el("div", "actions", "",
+			when(others, button("button button-secondary", "end-other-sessions", "Log out other sessions", p.task.Busy, p.endOtherSessions)),
+			button("button button-danger", "logout-everywhere", "Log out everywhere", p.task.Busy, p.logoutEverywhere),
 		),
 	)
+}
+
+// endOtherSessions ends every session but this one, as the list stands
+// when the button is pressed.
+func (p *account) endOtherSessions(ctx app.Context, e app.Event) {
+	var ids []string
+	for _, s := range p.sessions {
+		if !s.Current {
+			ids = append(ids, s.ID)
+		}
+	}
+	p.endSessions(ids)
 }
 
 func (p *account) addPasskey(ctx app.Context, e app.Event) {

@@ -83,38 +83,34 @@ func (p *consent) Render() app.UI {
 	switch {
 	case p.status == flow.LoadFailed:
 		return &shell{Title: "Sign in to an application", Content: []app.UI{
-			app.P().Class("form-error").ID("consent-error").Attr("role", "alert").Text(p.task.Message()),
+			announced("p", "form-error", "consent-error", "alert", p.task.Message()),
 		}}
 	case p.q == nil:
 		return &shell{Title: "Sign in to an application", Content: []app.UI{
-			app.P().Class("muted").ID("consent-loading").Text("One moment…"),
+			text("p", "muted", "consent-loading", "One moment…"),
 		}}
 	}
 	name, busy := p.q.App.App, p.task.Busy || p.leaving
+	receives := text("p", "", "consent-nothing", "If you allow it, "+name+" receives only an identifier for your account, nothing else.")
+	if len(p.q.Lines) > 0 {
+		lines := make([]app.UI, len(p.q.Lines))
+		for i, l := range p.q.Lines {
+			lines[i] = text("li", "", "", l)
+		}
+		receives = el("div", "card", "",
+			text("p", "", "", "If you allow it, "+name+" receives:"),
+			el("ul", "scopes", "consent-scopes", lines...),
+		)
+	}
 	return &shell{Content: []app.UI{
-		app.H1().Body(app.Span().ID("consent-app").Text(name), app.Text(" wants to sign you in")),
-		app.P().ID("consent-user").Text("You are logged in to Latchkey as " + p.q.Username + "."),
-		app.If(len(p.q.Lines) == 0, func() app.UI {
-			return app.P().ID("consent-nothing").Text("If you allow it, " + name + " receives only an identifier for your account, nothing else.")
-		}).Else(func() app.UI {
-			return app.Div().Class("card").Body(
-				app.P().Text("If you allow it, "+name+" receives:"),
-				app.Ul().Class("scopes").ID("consent-scopes").Body(
-					app.Range(p.q.Lines).Slice(func(i int) app.UI { return app.Li().Text(p.q.Lines[i]) }),
-				),
-			)
-		}),
-		app.Div().Class("actions").Body(
-			app.Button().Class("button").ID("consent-allow").Disabled(busy).Text("Allow").
-				OnClick(func(ctx app.Context, e app.Event) { p.answer(true) }),
-			app.Button().Class("button button-secondary").ID("consent-deny").Disabled(busy).Text("Deny").
-				OnClick(func(ctx app.Context, e app.Event) { p.answer(false) }),
+		el("h1", "", "", text("span", "", "consent-app", name), app.Text(" wants to sign you in")),
+		text("p", "", "consent-user", "You are logged in to Latchkey as "+p.q.Username+"."),
+		receives,
+		el("div", "actions", "",
+			button("button", "consent-allow", "Allow", busy, func(ctx app.Context, e app.Event) { p.answer(true) }),
+			button("button button-secondary", "consent-deny", "Deny", busy, func(ctx app.Context, e app.Event) { p.answer(false) }),
 		),
-		app.If(busy, func() app.UI {
-			return app.P().Class("progress").ID("consent-progress").Aria("live", "polite").Text(p.task.Progress)
-		}),
-		app.If(p.task.Message() != "", func() app.UI {
-			return app.P().Class("form-error").ID("consent-error").Attr("role", "alert").Text(p.task.Message())
-		}),
+		progress("consent-progress", busy, p.task.Progress),
+		alert("consent-error", p.task.Message()),
 	}}
 }

@@ -16,31 +16,33 @@ type field struct {
 }
 
 func (f field) render() app.UI {
-	input := app.Input().
+	input := app.ElemSelfClosing("input").
 		ID(f.ID).
-		Name(f.ID).
-		Type(f.Type).
-		Value(*f.Value).
-		Required(f.Required).
-		Disabled(f.Disabled).
-		AutoFocus(f.Autofocus).
+		Attr("name", f.ID).
+		Attr("type", f.Type).
+		Attr("value", *f.Value).
+		Attr("required", f.Required).
+		Attr("disabled", f.Disabled).
+		Attr("autofocus", f.Autofocus).
 		Attr("autocomplete", f.Autocomplete).
 		Attr("autocapitalize", "off").
 		Attr("spellcheck", "false").
 		Aria("invalid", f.Error != "").
-		OnInput(func(ctx app.Context, e app.Event) { *f.Value = ctx.JSSrc().Get("value").String() })
+		On("input", func(ctx app.Context, e app.Event) { *f.Value = ctx.JSSrc().Get("value").String() })
 	if f.MaxLength > 0 {
 		input = input.Attr("maxlength", f.MaxLength)
 	}
-	if f.Error != "" {
+	var note app.UI
+	switch {
+	case f.Error != "":
 		input = input.Aria("describedby", f.ID+"-error")
+		note = announced("span", "field-error", f.ID+"-error", "alert", f.Error)
+	case f.Hint != "":
+		note = text("span", "hint", "", f.Hint)
 	}
-	return app.Div().Class("field").Body(
-		app.Label().For(f.ID).Text(f.Label),
+	return el("div", "field", "",
+		app.Elem("label").Attr("for", f.ID).Text(f.Label),
 		input,
-		app.If(f.Hint != "" && f.Error == "", func() app.UI { return app.Span().Class("hint").Text(f.Hint) }),
-		app.If(f.Error != "", func() app.UI {
-			return app.Span().Class("field-error").ID(f.ID+"-error").Attr("role", "alert").Text(f.Error)
-		}),
+		note,
 	)
 }

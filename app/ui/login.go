@@ -107,7 +107,7 @@ func (p *login) Render() app.UI {
 	var body []app.UI
 	switch p.stage {
 	case stageChecking:
-		body = []app.UI{app.P().Class("muted").Text("One moment…")}
+		body = []app.UI{text("p", "muted", "", "One moment…")}
 	case stageIdentify:
 		body = p.renderIdentify()
 	case stageHello:
@@ -116,12 +116,12 @@ func (p *login) Render() app.UI {
 	title := "Login"
 	if p.appName != "" {
 		title = ""
-		body = append([]app.UI{app.H1().Body(
-			app.Text("Log in to continue to "), app.Span().ID("login-app").Text(p.appName),
+		body = append([]app.UI{el("h1", "", "",
+			app.Text("Log in to continue to "), text("span", "", "login-app", p.appName),
 		)}, body...)
 	}
 	if p.appErr != nil {
-		body = append([]app.UI{app.P().Class("callout callout-warning").ID("login-app-error").Attr("role", "alert").Text(flow.Message(p.appErr))}, body...)
+		body = append([]app.UI{announced("p", "callout callout-warning", "login-app-error", "alert", flow.Message(p.appErr))}, body...)
 	}
 	return &shell{Title: title, Content: body}
 }
@@ -129,24 +129,21 @@ func (p *login) Render() app.UI {
 func (p *login) renderIdentify() []app.UI {
 	busy := p.task.Busy
 	return []app.UI{
-		app.P().ID("login-intro").Text("Enter your username or email address to start logging in."),
-		app.Form().Class("card").ID("login-form").NoValidate(true).OnSubmit(p.startLogin).Body(
+		text("p", "", "login-intro", "Enter your username or email address to start logging in."),
+		app.Elem("form").Class("card").ID("login-form").Attr("novalidate", true).On("submit", p.startLogin).Body(
 			// "username webauthn" lets the browser offer passkeys right in
 			// this field (conditional mediation).
 			field{ID: "username_or_email", Label: "Username or Email", Type: "text", Autocomplete: "username webauthn",
 				Value: &p.name, Required: true, Disabled: busy, Autofocus: true}.render(),
-			app.Button().Class("button").ID("login-start").Type("submit").Disabled(busy).Text("Start Login"),
-			app.If(busy, func() app.UI { return app.P().Class("progress").ID("login-progress").Text(p.task.Progress) }),
-			app.If(p.task.Message() != "", func() app.UI {
-				return app.P().Class("form-error").ID("login-error").Attr("role", "alert").Text(p.task.Message())
-			}),
+			submit("button", "login-start", "Start Login", busy),
+			progress("login-progress", busy, p.task.Progress),
+			alert("login-error", p.task.Message()),
 		),
-		app.Div().Class("divider").Text("or"),
-		app.Button().Class("button button-secondary").ID("login-passkey").Disabled(busy).
-			Text("Sign in with a passkey").OnClick(p.passkeyLogin),
-		app.P().Class("muted").Body(
+		text("div", "divider", "", "or"),
+		button("button button-secondary", "login-passkey", "Sign in with a passkey", busy, p.passkeyLogin),
+		el("p", "muted", "",
 			app.Text("New here? "),
-			app.A().Href(withAuthorize(shared.PageSignup, p.authorize)).ID("login-signup").Text("Create an account"),
+			link("", "login-signup", withAuthorize(shared.PageSignup, p.authorize), "Create an account"),
 		),
 	}
 }
@@ -154,21 +151,17 @@ func (p *login) renderIdentify() []app.UI {
 func (p *login) renderHello() []app.UI {
 	busy := p.task.Busy
 	return []app.UI{
-		app.H2().ID("login-hello").Text("Hello, " + p.username),
-		app.P().Text("Use a passkey made on this device: your fingerprint, your face or your security key."),
-		app.P().Class("muted").Text("On a new device, use an email login link instead, then add a passkey for that device."),
-		app.Div().Class("actions").Body(
-			app.Button().Class("button").ID("login-device").Disabled(busy).Text("Device Login").OnClick(p.deviceLogin),
-			app.Button().Class("button button-secondary").ID("login-email").Disabled(busy).Text("Email me a login link").OnClick(p.emailLink),
-			app.Button().Class("button button-secondary").ID("login-switch").Disabled(busy).Text("Switch User").OnClick(p.switchUser),
+		text("h2", "", "login-hello", "Hello, "+p.username),
+		text("p", "", "", "Use a passkey made on this device: your fingerprint, your face or your security key."),
+		text("p", "muted", "", "On a new device, use an email login link instead, then add a passkey for that device."),
+		el("div", "actions", "",
+			button("button", "login-device", "Device Login", busy, p.deviceLogin),
+			button("button button-secondary", "login-email", "Email me a login link", busy, p.emailLink),
+			button("button button-secondary", "login-switch", "Switch User", busy, p.switchUser),
 		),
-		app.If(busy, func() app.UI { return app.P().Class("progress").ID("login-progress").Text(p.task.Progress) }),
-		app.If(p.notice != "", func() app.UI {
-			return app.P().Class("callout").ID("login-notice").Attr("role", "status").Text(p.notice)
-		}),
-		app.If(p.task.Message() != "", func() app.UI {
-			return app.P().Class("form-error").ID("login-error").Attr("role", "alert").Text(p.task.Message())
-		}),
+		progress("login-progress", busy, p.task.Progress),
+		when(p.notice != "", announced("p", "callout", "login-notice", "status", p.notice)),
+		alert("login-error", p.task.Message()),
 	}
 }
 

@@ -132,70 +132,66 @@ func (p *loginEmail) notMine(ctx app.Context, e app.Event) {
 func (p *loginEmail) Render() app.UI {
 	title := "Log in with an email link"
 	var body []app.UI
+	busy := p.task.Busy
 	switch p.step {
 	case linkFailed:
 		body = []app.UI{
-			app.P().Class("form-error").ID("email-login-error").Attr("role", "alert").Text(p.task.Message()),
-			app.A().Class("button").Href(shared.PageLogin).Text("Back to login"),
+			announced("p", "form-error", "email-login-error", "alert", p.task.Message()),
+			link("button", "", shared.PageLogin, "Back to login"),
 		}
 	case linkAsk:
 		title = "Log in as " + p.username + "?"
+		var warning app.UI
+		if p.current != "" && !strings.EqualFold(p.current, p.username) {
+			warning = app.Elem("div").Class("callout callout-warning").ID("email-login-warning").Attr("role", "alert").Body(
+				text("p", "", "", "You are logged in as "+p.current+" in this browser. If you continue, "+p.current+" is logged out here and you are logged in as "+p.username+". Anything you do next, like adding a passkey, happens in "+p.username+"'s account."),
+			)
+		}
 		body = []app.UI{
-			app.P().ID("email-login-question").Text("This link logs this browser in to the Latchkey account " + p.username + ". Continue only if you asked for the link."),
-			app.If(p.current != "" && !strings.EqualFold(p.current, p.username), func() app.UI {
-				return app.Div().Class("callout callout-warning").ID("email-login-warning").Attr("role", "alert").Body(
-					app.P().Text("You are logged in as " + p.current + " in this browser. If you continue, " + p.current + " is logged out here and you are logged in as " + p.username + ". Anything you do next, like adding a passkey, happens in " + p.username + "'s account."),
-				)
-			}),
-			app.Div().Class("actions").Body(
-				app.Button().Class("button").ID("email-login-confirm").Disabled(p.task.Busy).Text("Log in as "+p.username).OnClick(p.logIn),
-				app.A().Class("button button-secondary").ID("email-login-cancel").Href(shared.PageHome).Text("Cancel"),
+			text("p", "", "email-login-question", "This link logs this browser in to the Latchkey account "+p.username+". Continue only if you asked for the link."),
+			warning,
+			el("div", "actions", "",
+				button("button", "email-login-confirm", "Log in as "+p.username, busy, p.logIn),
+				link("button button-secondary", "email-login-cancel", shared.PageHome, "Cancel"),
 			),
-			app.If(p.task.Err != nil, func() app.UI {
-				return app.P().Class("form-error").Attr("role", "alert").Text(p.task.Message())
-			}),
+			alert("", p.task.Message()),
 		}
 	case linkOwner:
 		title = "Is this your account?"
+		keys := make([]app.UI, len(p.keys))
+		for i, k := range p.keys {
+			keys[i] = el("li", "", "", el("div", "grow", "",
+				text("strong", "", "", k.Name),
+				text("div", "meta", "", "Made "+formatDate(k.CreatedAt)),
+			))
+		}
 		body = []app.UI{
-			app.P().ID("owner-question").Text("You have confirmed your email address. It belongs to the Latchkey account " + p.username + ". Did you create this account?"),
-			app.Div().Class("card").Body(
-				app.Dl().Class("details").Body(
-					app.Dt().Text("Username"), app.Dd().ID("owner-username").Text(p.username),
+			text("p", "", "owner-question", "You have confirmed your email address. It belongs to the Latchkey account "+p.username+". Did you create this account?"),
+			el("div", "card", "",
+				el("dl", "details", "",
+					text("dt", "", "", "Username"), text("dd", "", "owner-username", p.username),
 				),
-				app.H2().Text("Its passkeys"),
-				app.Ul().Class("list").ID("owner-passkeys").Body(
-					app.Range(p.keys).Slice(func(i int) app.UI {
-						k := p.keys[i]
-						return app.Li().Body(
-							app.Div().Class("grow").Body(
-								app.Strong().Text(k.Name),
-								app.Div().Class("meta").Text("Made "+formatDate(k.CreatedAt)),
-							),
-						)
-					}),
-				),
+				text("h2", "", "", "Its passkeys"),
+				el("ul", "list", "owner-passkeys", keys...),
 			),
-			app.P().Text("If you did not make this account or these passkeys, someone else used your address. Deleting the account removes it with its passkeys and logs everyone out of it; you can then sign up with your address."),
-			app.Div().Class("actions").Body(
-				app.Button().Class("button").ID("owner-mine").Disabled(p.task.Busy).Text("It's mine").OnClick(p.mine),
-				app.Button().Class("button button-danger").ID("owner-not-mine").Disabled(p.task.Busy).Text("This account isn't mine: delete it").OnClick(p.notMine),
+			text("p", "", "", "If you did not make this account or these passkeys, someone else used your address. Deleting the account removes it with its passkeys and logs everyone out of it; you can then sign up with your address."),
+			el("div", "actions", "",
+				button("button", "owner-mine", "It's mine", busy, p.mine),
+				button("button button-danger", "owner-not-mine", "This account isn't mine: delete it", busy, p.notMine),
 			),
-			app.If(p.task.Err != nil, func() app.UI {
-				return app.P().Class("form-error").ID("owner-error").Attr("role", "alert").Text(p.task.Message())
-			}),
+			alert("owner-error", p.task.Message()),
 		}
 	case linkDisowned:
 		title = "Account deleted"
 		body = []app.UI{
-			app.P().ID("disowned").Attr("role", "status").Text("The account " + p.username + " and its passkeys are deleted, and nobody is logged in to it any more. Your email address is free: you can sign up with it now."),
-			app.A().Class("button").ID("disowned-signup").Href(shared.PageSignup).Text("Sign up"),
+			announced("p", "", "disowned", "status", "The account "+p.username+" and its passkeys are deleted, and nobody is logged in to it any more. Your email address is free: you can sign up with it now."),
+			link("button", "disowned-signup", shared.PageSignup, "Sign up"),
 		}
 	case linkLeaving:
 		title = "Logged in"
-		body = []app.UI{app.P().Class("muted").ID("email-login-continue").Attr("role", "status").Text("Taking you back to the application…")}
+		body = []app.UI{announced("p", "muted", "email-login-continue", "status", "Taking you back to the application…")}
 	default:
-		body = []app.UI{app.P().Class("muted").ID("email-login-progress").Text("Checking your login link…")}
+		body = []app.UI{text("p", "muted", "email-login-progress", "Checking your login link…")}
 	}
 	return &shell{Title: title, Content: body}
 }

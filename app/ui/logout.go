@@ -84,12 +84,12 @@ func (p *logoutPage) Render() app.UI {
 	switch {
 	case p.status == flow.LoadFailed:
 		return &shell{Title: "Log out", Content: []app.UI{
-			app.P().Class("form-error").ID("logout-error").Attr("role", "alert").Text(p.task.Message()),
-			app.A().Class("button").Href(shared.PageLogout + "?" + shared.QueryLogout + "=" + url.QueryEscape(p.request)).Text("Try again"),
+			announced("p", "form-error", "logout-error", "alert", p.task.Message()),
+			link("button", "", shared.PageLogout+"?"+shared.QueryLogout+"="+url.QueryEscape(p.request), "Try again"),
 		}}
 	case p.status != flow.Loaded:
 		return &shell{Title: "Log out", Content: []app.UI{
-			app.P().Class("muted").ID("logout-loading").Text("One moment…"),
+			text("p", "muted", "logout-loading", "One moment…"),
 		}}
 	case !p.q.LoggedIn:
 		// Logged out already (in another tab, say) while an application
@@ -99,30 +99,22 @@ func (p *logoutPage) Render() app.UI {
 			back = "Back to the application"
 		}
 		return &shell{Title: "Logged out", Content: []app.UI{
-			app.P().ID("logout-done").Attr("role", "status").Text("You are logged out of Latchkey."),
-			app.Div().Class("actions").Body(
-				app.If(p.q.Request != "", func() app.UI {
-					return app.Button().Class("button").ID("logout-return").Disabled(p.leaving).Text(back).OnClick(p.finish)
-				}),
-				app.A().Class("button button-secondary").ID("logout-login").Href(shared.PageLogin).Text("Log in"),
+			announced("p", "", "logout-done", "status", "You are logged out of Latchkey."),
+			el("div", "actions", "",
+				when(p.q.Request != "", button("button", "logout-return", back, p.leaving, p.finish)),
+				link("button button-secondary", "logout-login", shared.PageLogin, "Log in"),
 			),
 		}}
 	}
 	busy := p.task.Busy || p.leaving
 	return &shell{Title: "Log out of Latchkey?", Content: []app.UI{
-		app.If(p.q.App != "", func() app.UI {
-			return app.P().ID("logout-app").Text(p.q.App + " asked to log you out.")
-		}),
-		app.P().Class("muted").Text("Logging out ends your Latchkey session in this browser. Apps you signed in to may keep their own."),
-		app.Div().Class("actions").Body(
-			app.Button().Class("button").ID("logout-confirm").Disabled(busy).Text("Log out").OnClick(p.confirm),
-			app.Button().Class("button button-secondary").ID("logout-stay").Disabled(busy).Text("Stay logged in").OnClick(p.stay),
+		when(p.q.App != "", text("p", "", "logout-app", p.q.App+" asked to log you out.")),
+		text("p", "muted", "", "Logging out ends your Latchkey session in this browser. Apps you signed in to may keep their own."),
+		el("div", "actions", "",
+			button("button", "logout-confirm", "Log out", busy, p.confirm),
+			button("button button-secondary", "logout-stay", "Stay logged in", busy, p.stay),
 		),
-		app.If(busy, func() app.UI {
-			return app.P().Class("progress").ID("logout-progress").Aria("live", "polite").Text(p.task.Progress)
-		}),
-		app.If(p.task.Message() != "", func() app.UI {
-			return app.P().Class("form-error").ID("logout-error").Attr("role", "alert").Text(p.task.Message())
-		}),
+		progress("logout-progress", busy, p.task.Progress),
+		alert("logout-error", p.task.Message()),
 	}}
 }

@@ -59,33 +59,27 @@ func (s *shell) OnDismount() {
 func (s *shell) OnAppUpdate(ctx app.Context) { s.updatable = ctx.AppUpdateAvailable() }
 
 func (s *shell) Render() app.UI {
-	return app.Div().Class("shell").Body(
-		app.Header().Class("topbar").Body(
-			app.A().Class("brand").Href(shared.PageHome).Body(
+	return el("div", "shell", "",
+		el("header", "topbar", "",
+			app.Elem("a").Class("brand").Attr("href", shared.PageHome).Body(
 				app.Img().Src("/web/icon.svg").Alt("").Class("brand-icon"),
 				app.Text("Latchkey"),
 			),
-			app.Nav().Class("nav").Body(s.navLinks()...),
+			el("nav", "nav", "", s.navLinks()...),
 		),
-		app.If(s.updatable, func() app.UI {
-			return app.Div().Class("banner banner-update").ID("update-banner").Body(
-				app.Span().Text("A new version of Latchkey is ready."),
-				app.Button().Class("button button-small").Text("Reload").OnClick(func(ctx app.Context, e app.Event) { ctx.Reload() }),
-			)
-		}),
-		app.If(s.offline, func() app.UI {
-			return app.Div().Class("banner banner-offline").ID("offline-banner").Body(
-				app.Text("You are offline: Latchkey cannot be reached. Signing in needs a connection; try again when you are back online."),
-				app.Button().Class("button button-small").Text("Try again").OnClick(func(ctx app.Context, e app.Event) { ctx.NewAction(actionRefreshSession) }),
-			)
-		}),
-		app.Main().Class("content").Body(
-			app.If(s.Title != "", func() app.UI { return app.H1().Text(s.Title) }),
-			app.Div().Body(s.Content...),
+		when(s.updatable, el("div", "banner banner-update", "update-banner",
+			text("span", "", "", "A new version of Latchkey is ready."),
+			button("button button-small", "", "Reload", false, func(ctx app.Context, e app.Event) { ctx.Reload() }),
+		)),
+		when(s.offline, el("div", "banner banner-offline", "offline-banner",
+			app.Text("You are offline: Latchkey cannot be reached. Signing in needs a connection; try again when you are back online."),
+			button("button button-small", "", "Try again", false, func(ctx app.Context, e app.Event) { ctx.NewAction(actionRefreshSession) }),
+		)),
+		el("main", "content", "",
+			when(s.Title != "", text("h1", "", "", s.Title)),
+			el("div", "", "", s.Content...),
 		),
-		app.If(s.toast != "", func() app.UI {
-			return app.Div().Class("toast").ID("toast").Aria("live", "polite").Text(s.toast)
-		}),
+		when(s.toast != "", app.Elem("div").Class("toast").ID("toast").Aria("live", "polite").Text(s.toast)),
 	)
 }
 
@@ -93,13 +87,13 @@ func (s *shell) navLinks() []app.UI {
 	switch {
 	case s.session.LoggedIn():
 		return []app.UI{
-			app.A().Href(shared.PageAccount).ID("nav-account").Text("Account"),
-			app.Button().Class("link").ID("nav-logout").Text("Log out").OnClick(logout),
+			link("", "nav-account", shared.PageAccount, "Account"),
+			button("link", "nav-logout", "Log out", false, logout),
 		}
 	case s.session.Status == flow.Loaded || s.session.Status == flow.LoadFailed:
 		return []app.UI{
-			app.A().Href(shared.PageLogin).ID("nav-login").Text("Log in"),
-			app.A().Href(shared.PageSignup).ID("nav-signup").Text("Sign up"),
+			link("", "nav-login", shared.PageLogin, "Log in"),
+			link("", "nav-signup", shared.PageSignup, "Sign up"),
 		}
 	}
 	// Until the session is known (and while prerendering) show nothing

@@ -64,32 +64,28 @@ func (p *signup) Render() app.UI {
 	if p.appName != "" {
 		title = "Create your account to continue to " + p.appName
 	}
+	var appErr app.UI
+	if p.appErr != nil {
+		appErr = announced("p", "callout callout-warning", "signup-app-error", "alert", flow.Message(p.appErr))
+	}
 	return &shell{Title: title, Content: []app.UI{
-		app.If(p.appErr != nil, func() app.UI {
-			return app.P().Class("callout callout-warning").ID("signup-app-error").Attr("role", "alert").Text(flow.Message(p.appErr))
-		}),
-		app.P().Class("muted").Text("Your account is protected by a passkey: your device asks for your fingerprint, face, PIN or security key. There is no password."),
-		app.If(p.unsupported, func() app.UI {
-			return app.P().Class("form-error").ID("signup-unsupported").Text("This browser cannot create passkeys. Please use an up-to-date browser to sign up.")
-		}),
-		app.Form().Class("card").ID("signup-form").NoValidate(true).OnSubmit(p.submit).Body(
+		appErr,
+		text("p", "muted", "", "Your account is protected by a passkey: your device asks for your fingerprint, face, PIN or security key. There is no password."),
+		when(p.unsupported, text("p", "form-error", "signup-unsupported", "This browser cannot create passkeys. Please use an up-to-date browser to sign up.")),
+		app.Elem("form").Class("card").ID("signup-form").Attr("novalidate", true).On("submit", p.submit).Body(
 			field{ID: "username", Label: "Username", Type: "text", Autocomplete: "username", Value: &p.username, MaxLength: shared.UsernameMaxLen,
 				Hint: usernameHint, Error: p.task.FieldMessage("username"), Required: true, Disabled: busy, Autofocus: true}.render(),
 			field{ID: "email", Label: "Email", Type: "email", Autocomplete: "email", Value: &p.email,
 				Hint: "For login links on new devices.", Error: p.task.FieldMessage("email"), Required: true, Disabled: busy}.render(),
 			field{ID: "display_name", Label: "Display name (optional)", Type: "text", Autocomplete: "name", Value: &p.displayName, MaxLength: shared.DisplayNameMaxLen,
 				Error: p.task.FieldMessage("display_name"), Disabled: busy}.render(),
-			app.Button().Class("button").ID("signup-submit").Type("submit").Disabled(busy || p.unsupported).Text("Create account"),
-			app.If(busy, func() app.UI {
-				return app.P().Class("progress").ID("signup-progress").Aria("live", "polite").Text(p.task.Progress)
-			}),
-			app.If(p.task.FormMessage() != "", func() app.UI {
-				return app.P().Class("form-error").ID("signup-error").Attr("role", "alert").Text(p.task.FormMessage())
-			}),
+			submit("button", "signup-submit", "Create account", busy || p.unsupported),
+			progress("signup-progress", busy, p.task.Progress),
+			alert("signup-error", p.task.FormMessage()),
 		),
-		app.P().Class("muted").Body(
+		el("p", "muted", "",
 			app.Text("Already have an account? "),
-			app.A().Href(withAuthorize(shared.PageLogin, p.authorize)).ID("signup-login").Text("Log in"),
+			link("", "signup-login", withAuthorize(shared.PageLogin, p.authorize), "Log in"),
 		),
 	}}
 }
