@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchkey/latchkey/app/cancelctx"
 	"github.com/latchkey/latchkey/shared"
 )
 
@@ -87,7 +88,7 @@ func (f Flows) Autofill(ctx context.Context, step Step) (*shared.UserResponse, e
 		return nil, ErrNoAutofill // withdrawn or dismissed
 	}
 	orNop(step)("Logging you in…")
-	c, cancel := context.WithTimeout(ctx, RequestTimeout)
+	c, cancel := cancelctx.WithTimeout(ctx, RequestTimeout)
 	defer cancel()
 	r, err := f.API.LoginFinish(c, shared.LoginFinishRequest{Ceremony: begin.Ceremony, Credential: cred})
 	return r, loginProblem(err)
@@ -99,7 +100,7 @@ func (f Flows) finishLogin(ctx context.Context, begin *shared.CeremonyResponse, 
 	if err != nil {
 		return nil, err
 	}
-	c, cancel := context.WithTimeout(ctx, RequestTimeout)
+	c, cancel := cancelctx.WithTimeout(ctx, RequestTimeout)
 	defer cancel()
 	return f.API.LoginFinish(c, shared.LoginFinishRequest{Ceremony: begin.Ceremony, Credential: cred})
 }

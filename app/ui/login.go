@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/latchkey/latchkey/app/cancelctx"
 	"github.com/latchkey/latchkey/app/credentials"
 	"github.com/latchkey/latchkey/app/flow"
 	"github.com/latchkey/latchkey/shared"
@@ -248,7 +249,7 @@ func (p *login) startAutofill() {
 	if !credentials.Supported() {
 		return
 	}
-	c, cancel := context.WithCancel(p.task.context())
+	c, cancel := cancelctx.WithCancel(p.task.context())
 	p.stopAutofill = cancel
 	p.task.ui.Async(func() {
 		done, err := flows.Autofill(c, p.task.step)

@@ -1,8 +1,7 @@
 package ui
 
 import (
-	"context"
-
+	"github.com/latchkey/latchkey/app/cancelctx"
 	"github.com/latchkey/latchkey/app/flow"
 	"github.com/latchkey/latchkey/shared"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -104,7 +103,7 @@ func (s *shell) navLinks() []app.UI {
 // logout ends the session on the server, then everywhere on the page.
 func logout(ctx app.Context, e app.Event) {
 	ctx.Async(func() {
-		c, cancel := context.WithTimeout(ctx, flow.RequestTimeout)
+		c, cancel := cancelctx.WithTimeout(ctx, flow.RequestTimeout)
 		defer cancel()
 		err := flows.Logout(c)
 		ctx.Dispatch(func(ctx app.Context) {

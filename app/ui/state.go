@@ -1,10 +1,10 @@
 package ui
 
 import (
-	"context"
 	"errors"
 	"time"
 
+	"github.com/latchkey/latchkey/app/cancelctx"
 	"github.com/latchkey/latchkey/app/client"
 	"github.com/latchkey/latchkey/app/credentials"
 	"github.com/latchkey/latchkey/app/flow"
@@ -48,7 +48,7 @@ func registerActions() {
 		// itself meanwhile (flow.Session.Gen).
 		gen := s.Gen
 		ctx.Async(func() {
-			c, cancel := context.WithTimeout(ctx, flow.RequestTimeout)
+			c, cancel := cancelctx.WithTimeout(ctx, flow.RequestTimeout)
 			defer cancel()
 			me, err := api.Me(c)
 			ctx.Dispatch(func(ctx app.Context) {

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 
+	"github.com/latchkey/latchkey/app/cancelctx"
 	"github.com/latchkey/latchkey/app/flow"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
@@ -34,7 +35,7 @@ type task struct {
 func (t *task) mount(ctx app.Context) {
 	t.ui = ctx
 	if t.ctx == nil {
-		t.ctx, t.cancel = context.WithCancel(ctx)
+		t.ctx, t.cancel = cancelctx.WithCancel(ctx)
 	}
 }
 
@@ -71,7 +72,7 @@ func (t *task) start(progress string, work func(c context.Context) (then func(ct
 		return
 	}
 	t.Busy, t.Progress, t.Err = true, progress, nil
-	c, cancel := context.WithTimeout(t.context(), flow.RequestTimeout)
+	c, cancel := cancelctx.WithTimeout(t.context(), flow.RequestTimeout)
 	t.ui.Async(func() {
 		defer cancel()
 		then, err := work(c)
@@ -87,7 +88,7 @@ func (t *task) start(progress string, work func(c context.Context) (then func(ct
 // load runs work off the UI goroutine, within flow.RequestTimeout, without
 // showing the task busy; what work returns runs on the UI goroutine.
 func (t *task) load(work func(c context.Context) func(ctx app.Context)) {
-	c, cancel := context.WithTimeout(t.context(), flow.RequestTimeout)
+	c, cancel := cancelctx.WithTimeout(t.context(), flow.RequestTimeout)
 	t.ui.Async(func() {
 		defer cancel()
 		if then := work(c); then != nil {
