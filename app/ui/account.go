@@ -64,12 +64,18 @@ func (p *account) sessionChanged(ctx app.Context) {
 // actions are the account flows for whoever is logged in now, reporting
 // progress and any re-authentication to this page.
 func (p *account) actions() flow.Account {
-	a := flow.Account{Flows: flows, Method: p.session.Method, Step: p.task.step,
-		Reauthed: func(r *shared.UserResponse) { p.task.dispatch(func(ctx app.Context) { setSession(ctx, r) }) }}
+	a := flow.Account{Flows: flows, Method: p.session.Method, Step: p.task.step, Reauthed: p.reauthed}
 	if p.session.User != nil {
 		a.Username = p.session.User.Username
 	}
 	return a
+}
+
+// reauthed records the session a re-authentication started. (A method, not
+// a func literal in actions: each action inlines actions, and with it a copy
+// of every func literal inside.)
+func (p *account) reauthed(r *shared.UserResponse) {
+	p.task.dispatch(func(ctx app.Context) { setSession(ctx, r) })
 }
 
 // reload fetches the passkeys and sessions.
