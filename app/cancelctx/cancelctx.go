@@ -33,18 +33,19 @@ func (c *ctx) Value(key any) any           { return c.parent.Value(key) }
 
 func (c *ctx) Err() error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
+	err := c.err
+	c.mu.Unlock()
+	return err
 }
 
 // end ends c with err, the first time only.
 func (c *ctx) end(err error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.err == nil {
 		c.err = err
 		close(c.done)
 	}
+	c.mu.Unlock()
 }
 
 // WithCancel is context.WithCancel: the context ends when cancel is called

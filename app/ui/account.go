@@ -223,7 +223,7 @@ func (p *account) renderPasskey(k shared.Passkey) app.UI {
 		provisionalNote = text("div", "meta", "", "Added after an email login. Until then it logs you in, but can't delete passkeys or end other sessions.")
 	}
 	return app.Elem("li").Class("passkey").DataSet("id", k.ID).Body(
-		app.Img().Class("passkey-icon").Src("/web/icons/"+icon+".svg").Alt(""),
+		app.ElemSelfClosing("img").Class("passkey-icon").Attr("src", "/web/icons/"+icon+".svg").Attr("alt", ""),
 		el("div", "grow", "",
 			text("strong", "passkey-name", "", k.Name),
 			text("span", "badge", "", where),

@@ -16,6 +16,7 @@ type field struct {
 }
 
 func (f field) render() app.UI {
+	value := f.Value
 	input := app.ElemSelfClosing("input").
 		ID(f.ID).
 		Attr("name", f.ID).
@@ -28,7 +29,7 @@ func (f field) render() app.UI {
 		Attr("autocapitalize", "off").
 		Attr("spellcheck", "false").
 		Aria("invalid", f.Error != "").
-		On("input", func(ctx app.Context, e app.Event) { *f.Value = ctx.JSSrc().Get("value").String() })
+		On("input", func(ctx app.Context, e app.Event) { *value = ctx.JSSrc().Get("value").String() })
 	if f.MaxLength > 0 {
 		input = input.Attr("maxlength", f.MaxLength)
 	}

@@ -61,7 +61,7 @@ func (s *shell) Render() app.UI {
 	return el("div", "shell", "",
 		el("header", "topbar", "",
 			app.Elem("a").Class("brand").Attr("href", shared.PageHome).Body(
-				app.Img().Src("/web/icon.svg").Alt("").Class("brand-icon"),
+				app.ElemSelfClosing("img").Attr("src", "/web/icon.svg").Attr("alt", "").Class("brand-icon"),
 				app.Text("Latchkey"),
 			),
 			el("nav", "nav", "", s.navLinks()...),
