@@ -27,20 +27,20 @@ var (
 type Browser struct{}
 
 // Supported reports whether this browser has WebAuthn.
-func (Browser) Supported() bool { return Supported() }
+func (*Browser) Supported() bool { return Supported() }
 
 // ConditionalMediationAvailable reports whether passkeys can be offered
 // in a field (autofill).
-func (Browser) ConditionalMediationAvailable(ctx context.Context) bool {
+func (*Browser) ConditionalMediationAvailable(ctx context.Context) bool {
 	return ConditionalMediationAvailable(ctx)
 }
 
 // Create runs the prompt that makes a passkey.
-func (Browser) Create(ctx context.Context, options []byte) ([]byte, error) {
+func (*Browser) Create(ctx context.Context, options []byte) ([]byte, error) {
 	return Create(ctx, options)
 }
 
 // Get runs the prompt that uses a passkey.
-func (Browser) Get(ctx context.Context, options []byte, conditional bool) ([]byte, error) {
+func (*Browser) Get(ctx context.Context, options []byte, conditional bool) ([]byte, error) {
 	return Get(ctx, options, conditional)
 }

@@ -68,7 +68,7 @@ func (s *shell) Render() app.UI {
 		),
 		when(s.updatable, el("div", "banner banner-update", "update-banner",
 			text("span", "", "", "A new version of Latchkey is ready."),
-			button("button button-small", "", "Reload", false, func(ctx app.Context, e app.Event) { ctx.Reload() }),
+			button("button button-small", "", "Reload", false, func(ctx app.Context, e app.Event) { app.Window().Get("location").Call("reload") }),
 		)),
 		when(s.offline, el("div", "banner banner-offline", "offline-banner",
 			app.Text("You are offline: Latchkey cannot be reached. Signing in needs a connection; try again when you are back online."),
@@ -122,20 +122,16 @@ func logout(ctx app.Context, e app.Event) {
 // online or offline, and returns a function that stops listening.
 func listenConnectivity(ctx app.Context, f func(ctx app.Context, online bool)) func() {
 	win := app.Window()
-	on := app.FuncOf(func(this app.Value, args []app.Value) any {
-		ctx.Dispatch(func(ctx app.Context) { f(ctx, true) })
+	changed := app.FuncOf(func(this app.Value, args []app.Value) any {
+		online := args[0].Get("type").String() == "online"
+		ctx.Dispatch(func(ctx app.Context) { f(ctx, online) })
 		return nil
 	})
-	off := app.FuncOf(func(this app.Value, args []app.Value) any {
-		ctx.Dispatch(func(ctx app.Context) { f(ctx, false) })
-		return nil
-	})
-	win.Call("addEventListener", "online", on)
-	win.Call("addEventListener", "offline", off)
+	win.Call("addEventListener", "online", changed)
+	win.Call("addEventListener", "offline", changed)
 	return func() {
-		win.Call("removeEventListener", "online", on)
-		win.Call("removeEventListener", "offline", off)
-		on.Release()
-		off.Release()
+		win.Call("removeEventListener", "online", changed)
+		win.Call("removeEventListener", "offline", changed)
+		changed.Release()
 	}
 }

@@ -32,7 +32,7 @@ const (
 // against it and the browser's passkey prompt.
 var (
 	api   = newClient()
-	flows = flow.Flows{API: api, Creds: credentials.Browser{}}
+	flows = flow.Flows{API: api, Creds: &credentials.Browser{}}
 )
 
 // registerActions installs the handlers that own shared state.
