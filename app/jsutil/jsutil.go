@@ -5,7 +5,6 @@ package jsutil
 
 import (
 	"context"
-	"errors"
 	"syscall/js"
 )
 
@@ -58,11 +57,11 @@ func Await(ctx context.Context, p js.Value) (js.Value, error) {
 func Call(v js.Value, method string, args ...any) (r js.Value, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			if e, ok := p.(error); ok {
-				if je, ok := errors.AsType[js.Error](e); ok {
-					err = ToError(je.Value)
-					return
-				}
+			// syscall/js panics with the thrown value as a js.Error, never
+			// wrapped.
+			if je, ok := p.(js.Error); ok {
+				err = ToError(je.Value)
+				return
 			}
 			panic(p)
 		}
