@@ -121,17 +121,20 @@ func classify(err error) error {
 	if !ok {
 		return err
 	}
+	var kind error
 	switch je.Name {
 	case "NotAllowedError", "AbortError":
-		return fmt.Errorf("%w (%s)", ErrCancelled, je.Message)
+		kind = ErrCancelled
 	case "InvalidStateError":
-		return fmt.Errorf("%w (%s)", ErrExcluded, je.Message)
+		kind = ErrExcluded
 	case "SecurityError":
-		return fmt.Errorf("%w (%s)", ErrSecurity, je.Message)
+		kind = ErrSecurity
 	case "NotSupportedError":
-		return fmt.Errorf("%w (%s)", ErrUnsupported, je.Message)
+		kind = ErrUnsupported
+	default:
+		return err
 	}
-	return err
+	return fmt.Errorf("%w (%s)", kind, je.Message)
 }
 
 func parseJSON(b []byte) js.Value {

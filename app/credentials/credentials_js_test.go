@@ -7,9 +7,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"strings"
 	"syscall/js"
 	"testing"
 	"time"
+
+	"github.com/latchkey/latchkey/app/jsutil"
 )
 
 // Run under Node: GOOS=js GOARCH=wasm go test
@@ -149,5 +152,26 @@ func TestCancellingGetAbortsTheRequest(t *testing.T) {
 	case <-aborted:
 	case <-time.After(time.Second):
 		t.Error("the request was not aborted")
+	}
+}
+
+// The browser's DOMException names become the errors the pages explain.
+func TestClassifyNamesTheBrowsersRefusals(t *testing.T) {
+	for name, want := range map[string]error{
+		"NotAllowedError": ErrCancelled, "AbortError": ErrCancelled, "InvalidStateError": ErrExcluded,
+		"SecurityError": ErrSecurity, "NotSupportedError": ErrUnsupported,
+	} {
+		err := classify(&jsutil.JSError{Name: name, Message: "why"})
+		if !errors.Is(err, want) || !strings.HasSuffix(err.Error(), " (why)") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	other := &jsutil.JSError{Name: "UnknownError", Message: "x"}
+	if err := classify(other); err != other {
+		t.Errorf("an unknown exception became %v", err)
+	}
+	plain := errors.New("plain")
+	if err := classify(plain); err != plain {
+		t.Errorf("a plain error became %v", err)
 	}
 }
