@@ -221,10 +221,7 @@ func (p *login) passkeyLogin(_ app.Context, e app.Event) {
 }
 
 // loggedIn is what a login ends with: the next page, or the first stage
-// offering autofill again. (Not inlined: its func literals would be copied
-// into each of the three logins that end here.)
-//
-//go:noinline
+// offering autofill again.
 func (p *login) loggedIn(done *shared.UserResponse, err error) (func(app.Context), error) {
 	if err != nil {
 		return func(ctx app.Context) {

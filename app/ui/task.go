@@ -55,11 +55,6 @@ func (t *task) context() context.Context {
 }
 
 // dispatch runs f on the UI goroutine, for the component while it is shown.
-//
-// Not inlined: go-app's Dispatch would be inlined with it, and every
-// inlined copy brings a copy of the func literal inside Dispatch.
-//
-//go:noinline
 func (t *task) dispatch(f func(ctx app.Context)) { t.ui.Dispatch(f) }
 
 // step reports a flow's progress on the page (and shows the task busy:
