@@ -16,9 +16,12 @@ COPY . .
 
 # The wasm UI, then its brotli and gzip variants at the highest levels (the
 # server checks them at start and would otherwise compress at lower ones).
-# The flags are the Makefile's WASMFLAGS (app/ui without inlining, for size).
+# The flags are the Makefile's WASMFLAGS (go-app and app/ui without
+# inlining, for the download's size).
 RUN --mount=type=cache,target=/root/.cache/go-build \
-    GOOS=js GOARCH=wasm go build -trimpath -ldflags="-s -w" -gcflags=github.com/latchkey/latchkey/app/ui=-l -o web/app.wasm ./app/cmd/wasm && \
+    GOOS=js GOARCH=wasm go build -trimpath -ldflags="-s -w" \
+        -gcflags=github.com/maxence-charriere/go-app/v10/...=-l -gcflags=github.com/latchkey/latchkey/app/ui=-l \
+        -o web/app.wasm ./app/cmd/wasm && \
     go run ./server/cmd/precompress web/app.wasm
 
 # The server: pure Go (SQLite is modernc.org/sqlite), so it needs no libc.
