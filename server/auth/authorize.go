@@ -2,9 +2,7 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,11 +82,6 @@ func NewBinding() string { return randomID(24) }
 // Bind ties r to the browser whose binding cookie holds cookie; only its
 // hash is stored.
 func (r *AuthRequest) Bind(cookie string) { r.Binding = hashString(cookie) }
-
-func hashString(v string) string {
-	sum := sha256.Sum256([]byte(v))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
 
 // BoundTo reports whether cookie is the value r was bound to.
 func (r *AuthRequest) BoundTo(cookie string) bool {

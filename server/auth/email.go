@@ -2,8 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,10 +29,7 @@ type linkState struct {
 	Authorize string `json:"authorize,omitempty"`
 }
 
-func linkKey(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return linkPrefix + base64.RawURLEncoding.EncodeToString(sum[:])
-}
+func linkKey(token string) string { return linkPrefix + hashString(token) }
 
 // EmailLogin sends a single-use login link to the user named, if there is
 // one. Its answer is the same either way, and the mail goes out in the

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -205,6 +206,14 @@ func (s *Service) userVerification() protocol.UserVerificationRequirement {
 // randomID returns n random bytes, base64url without padding.
 func randomID(n int) string {
 	return base64.RawURLEncoding.EncodeToString(randomBytes(n))
+}
+
+// hashString is a secret's SHA-256, base64url: the form in which stores
+// keep session tokens, link tokens, codes and binding cookies, so a copy of
+// a store holds nothing that works.
+func hashString(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 func randomBytes(n int) []byte {

@@ -2,8 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -18,10 +16,7 @@ const touchEvery = time.Minute
 
 // sessionID is the store key of a session token: its SHA-256, so the store
 // never holds a value that works as a cookie.
-func sessionID(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
+func sessionID(token string) string { return hashString(token) }
 
 // proof is how a login was proven: with a passkey (and whether the
 // authenticator verified the person), or, when nil, with an email link.

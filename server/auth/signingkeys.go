@@ -62,8 +62,8 @@ func (s *Service) epochEnd(e int64) time.Time {
 	return time.Unix((e+1)*int64(s.opts.KeyRotation/time.Second), 0)
 }
 
-// algs are the algorithms some app needs; ES256 always.
-func (s *Service) algs() []string {
+// SigningAlgs are the ID token algorithms some app needs; ES256 always.
+func (s *Service) SigningAlgs() []string {
 	out := []string{AlgES256}
 	for _, a := range s.opts.Apps {
 		if a.IDTokenAlg == AlgRS256 {
@@ -115,7 +115,7 @@ func (s *Service) loadKeys(ctx context.Context) error {
 		return fmt.Errorf("list signing keys: %w", err)
 	}
 	signers := map[string]*Signer{}
-	for _, alg := range s.algs() {
+	for _, alg := range s.SigningAlgs() {
 		i := slices.IndexFunc(stored, func(k SigningKey) bool { return k.Alg == alg && k.Epoch == e })
 		if i >= 0 {
 			continue

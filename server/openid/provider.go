@@ -172,12 +172,11 @@ func (b *bearerChallenge) Unwrap() http.ResponseWriter { return b.ResponseWriter
 // session returns the browser's Latchkey session and its user, nil
 // without one.
 func (p *Provider) session(ctx context.Context, h http.Header) (*auth.Session, *auth.User, error) {
-	r := http.Request{Header: h}
-	c, err := r.Cookie(p.opts.SessionCookie)
-	if err != nil || c.Value == "" {
+	token := p.cookie(h, p.opts.SessionCookie)
+	if token == "" {
 		return nil, nil, nil
 	}
-	sess, u, err := p.auth.Authenticate(ctx, c.Value)
+	sess, u, err := p.auth.Authenticate(ctx, token)
 	if auth.ErrorCode(err) == shared.CodeUnauthenticated {
 		return nil, nil, nil
 	}

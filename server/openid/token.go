@@ -212,13 +212,6 @@ func (ks keySet) VerifySignature(ctx context.Context, jws *jose.JSONWebSignature
 
 // Discovery advertises what works, and only that.
 func (p *Provider) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Response, error) {
-	algs := []string{auth.AlgES256}
-	for _, a := range p.auth.Apps() {
-		if a.IDTokenAlg == auth.AlgRS256 {
-			algs = append(algs, auth.AlgRS256)
-			break
-		}
-	}
 	resp := op.NewResponse(&oidc.DiscoveryConfiguration{
 		Issuer:                            p.issuer,
 		AuthorizationEndpoint:             p.issuer + shared.OIDCAuthorize,
@@ -231,7 +224,7 @@ func (p *Provider) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.
 		ResponseModesSupported:            []string{string(oidc.ResponseModeQuery)},
 		GrantTypesSupported:               []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken},
 		SubjectTypesSupported:             []string{"public"},
-		IDTokenSigningAlgValuesSupported:  algs,
+		IDTokenSigningAlgValuesSupported:  p.auth.SigningAlgs(),
 		TokenEndpointAuthMethodsSupported: []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone},
 		CodeChallengeMethodsSupported:     []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256},
 		ClaimsSupported: []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "at_hash",
